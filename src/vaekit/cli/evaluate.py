@@ -1,0 +1,88 @@
+"""`vaekit eval`: ELBO, importance-weighted NLL and bits/dim of a trained model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tqdm import tqdm
+
+from vaekit.cli.runtime import (
+    add_device_arguments,
+    apply_runtime,
+    open_model,
+    pick_split,
+    run_data,
+    seeded_generator,
+)
+from vaekit.errors import ConfigError
+from vaekit.evaluation import evaluate
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", help="a run directory written by `vaekit train`")
+    parser.add_argument("--split", default="test", help="train | val | test (default: test)")
+    parser.add_argument(
+        "--iw-samples", type=int, default=0, help="K importance samples for the NLL (0: ELBO only)"
+    )
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N examples")
+    parser.add_argument("--batch-size", type=int, default=100, help="examples per batch")
+    parser.add_argument(
+        "--chunk-size", type=int, default=100, help="importance samples per pass (bounds memory)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_device_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in ("iw_samples", "batch_size", "chunk_size"):
+        minimum = 0 if name == "iw_samples" else 1
+        if getattr(args, name) < minimum:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= {minimum}")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError(f"--limit must be >= 1, got {args.limit}")
+    device = apply_runtime(args)
+    model = open_model(args.run_dir, device)
+    data = run_data(model, eval_limit=args.limit if args.split != "train" else None)
+    split = pick_split(data, args.split)
+    x = split.x[: args.limit] if args.limit else split.x
+    with tqdm(
+        total=x.shape[0], unit="img", file=sys.stderr, disable=args.quiet or args.iw_samples == 0
+    ) as bar:
+        report = evaluate(
+            model,
+            x.to(device),
+            iw_samples=args.iw_samples,
+            split=args.split,
+            data_scaling=data.spec.scaling,
+            batch_size=args.batch_size,
+            chunk_size=args.chunk_size,
+            generator=seeded_generator(args.seed, device),
+            progress=bar.update,
+        )
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print(_describe(report))
+    return 0
+
+
+def _describe(report) -> str:
+    lines = [f"{report.split} split, {report.num_examples} examples ({report.data_scaling})"]
+    if report.elbo_nats is not None:
+        lines.append(f"  ELBO        {report.elbo_nats:10.3f} nats/example (higher is better)")
+    if report.nll_nats is not None:
+        lines.append(
+            f"  NLL (K={report.iw_samples:<4}) {report.nll_nats:9.3f} nats/example "
+            "(lower is better)"
+        )
+    if report.bits_per_dim is not None:
+        lines.append(
+            f"  bits/dim    {report.bits_per_dim:10.4f} (from {report.bits_per_dim_source})"
+        )
+    lines.append(f"  reconstruction {report.reconstruction_nats:7.3f} nats/example")
+    if report.kl_nats is not None:
+        lines.append(f"  KL          {report.kl_nats:10.3f} nats/example")
+    return "\n".join(lines)

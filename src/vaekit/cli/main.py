@@ -1,0 +1,63 @@
+"""The `vaekit` command: parse, set up logging, run one command, turn errors into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from vaekit.cli import encode, evaluate, interpolate, reconstruct, sample, train, traverse
+from vaekit.errors import VaekitError
+from vaekit.version import __version__
+
+COMMANDS = {
+    "train": (train, "train a model and write a run directory"),
+    "eval": (evaluate, "ELBO, importance-weighted NLL and bits/dim on a split"),
+    "sample": (sample, "generate new examples from the prior"),
+    "reconstruct": (reconstruct, "originals next to their reconstructions"),
+    "interpolate": (interpolate, "decode a latent path between two examples"),
+    "traverse": (traverse, "vary one latent coordinate at a time"),
+    "encode": (encode, "posterior means/log-variances of a split to .npz"),
+}
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vaekit", description="Variational autoencoders on PyTorch."
+    )
+    parser.add_argument("--version", action="version", version=f"vaekit {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        module.add_arguments(subparsers.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="vaekit: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    module, _ = COMMANDS[args.command]
+    try:
+        return module.run(args)
+    except VaekitError as err:
+        print(f"vaekit: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as err:
+        where = f": {err.filename}" if err.filename else ""
+        print(f"vaekit: error: {err.strerror or err}{where}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("vaekit: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

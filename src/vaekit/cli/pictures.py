@@ -1,0 +1,56 @@
+"""Pictures written at the end of training: samples, reconstructions, curves, report.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from vaekit.cli.runtime import seeded_generator
+from vaekit.data import DataSplits
+from vaekit.models import LatentVariableModel
+from vaekit.reporting import plot_training_curves, save_image_grid, write_run_report
+from vaekit.sampling import prior_samples, reconstructions
+
+
+def write_run_pictures(
+    model: LatentVariableModel, data: DataSplits, run_dir: Path, *, seed: int
+) -> list[str]:
+    """Write what a person wants to look at after training; returns the file names."""
+    written: dict[str, str] = {}
+    device = next(model.parameters()).device
+    history = _history(model, run_dir)
+    if history:
+        plot_training_curves(history, run_dir / "training_curves.png")
+        written["Training curves"] = "training_curves.png"
+    if data.spec.kind == "image":
+        if model.has_likelihood_bound:
+            samples = prior_samples(model, 64, generator=seeded_generator(seed, device))
+            save_image_grid(samples.cpu(), run_dir / "samples.png")
+            written["Samples from the prior"] = "samples.png"
+        x = data.val.x[:32].to(device)
+        pairs = torch.stack([x, reconstructions(model, x)], dim=1).flatten(0, 1)
+        save_image_grid(pairs.cpu(), run_dir / "reconstructions.png", num_columns=16)
+        written["Validation images (odd columns) and reconstructions (even columns)"] = (
+            "reconstructions.png"
+        )
+    summary = {"model": type(model).__name__, **model.config.to_dict()}
+    summary["parameters"] = sum(p.numel() for p in model.parameters())
+    write_run_report(
+        run_dir,
+        model_summary=summary,
+        data_spec=data.spec.to_dict(),
+        history=history,
+        pictures=written,
+    )
+    return [*written.values(), "report.md"]
+
+
+def _history(model: LatentVariableModel, run_dir: Path) -> list[dict]:
+    import csv
+
+    path = run_dir / "metrics.csv"
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]

@@ -1,0 +1,47 @@
+"""`vaekit reconstruct`: originals next to their reconstructions."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from vaekit.cli.outputs import save_tensor_output
+from vaekit.cli.runtime import (
+    add_device_arguments,
+    apply_runtime,
+    check_output,
+    open_model,
+    pick_split,
+    run_data,
+    take_examples,
+)
+from vaekit.data import DataSpec
+from vaekit.sampling import reconstructions
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("-n", "--num-examples", type=int, default=16)
+    parser.add_argument(
+        "--out", default="reconstructions.png", help=".png (pairs side by side) or .npy"
+    )
+    add_device_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = check_output(args.out, (".png", ".npy"))
+    device = apply_runtime(args)
+    model = open_model(args.run_dir, device)
+    data = run_data(model, eval_limit=args.num_examples if args.split != "train" else None)
+    x = take_examples(pick_split(data, args.split).x, args.num_examples, "-n").to(device)
+    recon = reconstructions(model, x)
+    spec = DataSpec.from_dict(model.metadata["data"])
+    if out.suffix.lower() == ".png":
+        # row pairs: each original followed by its reconstruction
+        save_tensor_output(torch.stack([x, recon], dim=1).flatten(0, 1), out, spec, num_columns=8)
+    else:
+        save_tensor_output(recon, out, spec)
+    print(f"wrote {x.shape[0]} reconstructions to {out}")
+    return 0

@@ -1,0 +1,83 @@
+"""What every command shares: device, threads, seeding, opening a run, output paths."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import torch
+
+from vaekit.data import DataConfig, DataSplits, Split, load_data
+from vaekit.errors import CheckpointError, ConfigError
+from vaekit.models import LatentVariableModel, load_model
+
+
+def add_device_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (default: auto)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks CUDA when present; anything else must name an available device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {name!r}; use auto, cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but no CUDA device is available")
+    return device
+
+
+def apply_runtime(args: argparse.Namespace) -> torch.device:
+    """Set threads and seeds once, for the whole command; return the device."""
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    return resolve_device(args.device)
+
+
+def seeded_generator(seed: int, device: torch.device) -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def open_model(run_dir: str, device: torch.device) -> LatentVariableModel:
+    return load_model(run_dir).to(device)
+
+
+def run_data(model: LatentVariableModel, *, eval_limit: int | None = None) -> DataSplits:
+    """Reload the data a run was trained on (same source, split and binarization)."""
+    payload = model.metadata.get("data_config")
+    if payload is None:
+        raise CheckpointError(
+            "this model records no data config; it was not trained by `vaekit train`"
+        )
+    config = DataConfig.from_dict({**payload, "eval_limit": eval_limit})
+    return load_data(config)
+
+
+def pick_split(data: DataSplits, name: str) -> Split:
+    if name not in ("train", "val", "test"):
+        raise ConfigError(f"unknown split {name!r}; choose train, val or test")
+    return getattr(data, name)
+
+
+def check_output(path: str | os.PathLike, suffixes: tuple[str, ...]) -> Path:
+    """Validate an output path before any work is done."""
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise ConfigError(f"output {path} must end in {' or '.join(suffixes)}")
+    if path.exists() and path.is_dir():
+        raise ConfigError(f"output {path} is a directory")
+    return path
+
+
+def take_examples(x: torch.Tensor, count: int, what: str) -> torch.Tensor:
+    if count < 1:
+        raise ConfigError(f"{what} must be >= 1, got {count}")
+    return x[: min(count, x.shape[0])]

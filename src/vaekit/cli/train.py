@@ -1,0 +1,165 @@
+"""`vaekit train`: fit a model on a dataset and write a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import torch
+
+from vaekit.cli.pictures import write_run_pictures
+from vaekit.cli.progress import ProgressBar
+from vaekit.cli.runtime import add_device_arguments, apply_runtime
+from vaekit.data import DataConfig, DataSpec, load_data
+from vaekit.errors import ConfigError
+from vaekit.models import MODELS, LatentVariableModel, read_model_config
+from vaekit.training import TrainConfig, fit, has_checkpoint
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        default="digits",
+        help="digits | fashion-mnist | mnist | a .npy/.npz/.csv file | an image folder",
+    )
+    parser.add_argument("--binarize", default="none", choices=("none", "static", "dynamic"))
+    parser.add_argument("--label-column", default=None, help="CSV: the column holding labels")
+    parser.add_argument("--val-size", type=int, default=None)
+    parser.add_argument(
+        "--train-limit", type=int, default=None, help="use the first N training examples"
+    )
+    parser.add_argument(
+        "--eval-limit", type=int, default=None, help="use the first N val/test examples"
+    )
+    parser.add_argument("--model", default="vae", choices=tuple(MODELS))
+    parser.add_argument("--arch", default="mlp", choices=("mlp", "conv"))
+    parser.add_argument("--latent-dim", type=int, default=16)
+    parser.add_argument("--hidden-dims", type=int, nargs="*", default=[400])
+    parser.add_argument("--conv-channels", type=int, nargs="+", default=[32, 64])
+    parser.add_argument("--activation", default="relu")
+    parser.add_argument(
+        "--likelihood",
+        default=None,
+        help="bernoulli | gaussian (default: bernoulli for images, gaussian for tables)",
+    )
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
+    parser.add_argument("--kl-warmup-epochs", type=float, default=0.0)
+    parser.add_argument("--grad-clip", type=float, default=None)
+    parser.add_argument(
+        "--checkpoint-every", type=int, default=None, help="also checkpoint every N steps"
+    )
+    parser.add_argument("--out", default="runs/latest", help="run directory (default: runs/latest)")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_device_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    device = apply_runtime(args)
+    run_dir = Path(args.out)
+    if args.resume:
+        data_config, model, train_config = _resumed_setup(args, run_dir)
+        data = load_data(data_config)
+    else:
+        if has_checkpoint(run_dir):
+            raise ConfigError(
+                f"{run_dir} already holds a run; pass --resume to continue it "
+                "or choose another --out"
+            )
+        data_config = _data_config(args)
+        train_config = _train_config(args)
+        data = load_data(data_config)
+        model = _build_model(args, data.spec)
+    model.metadata["data_config"] = data_config.to_dict()
+    model.to(device)
+    logger.info(
+        "training %s on %s (%d examples)", type(model).__name__, data.spec.source, len(data.train)
+    )
+    state = fit(
+        model,
+        data,
+        train_config,
+        run_dir=run_dir,
+        resume=args.resume,
+        callbacks=[ProgressBar(enabled=not args.quiet)],
+    )
+    pictures = write_run_pictures(model, data, run_dir, seed=args.seed)
+    last = state.history[-1] if state.history else {}
+    if "val_elbo_nats" in last:
+        print(
+            f"validation ELBO {last['val_elbo_nats']:.2f} nats/example "
+            f"({last['val_bits_per_dim']:.4f} bits/dim)"
+        )
+    print(f"run written to {run_dir} ({', '.join(pictures)})", file=sys.stdout)
+    return 0
+
+
+def _data_config(args: argparse.Namespace) -> DataConfig:
+    return DataConfig(
+        source=args.data,
+        binarize=args.binarize,
+        val_size=args.val_size,
+        train_limit=args.train_limit,
+        eval_limit=args.eval_limit,
+        label_column=args.label_column,
+        seed=args.seed,
+    )
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        beta=args.beta,
+        kl_warmup_epochs=args.kl_warmup_epochs,
+        grad_clip=args.grad_clip,
+        checkpoint_every=args.checkpoint_every,
+    )
+
+
+def _build_model(args: argparse.Namespace, spec: DataSpec) -> LatentVariableModel:
+    likelihood = args.likelihood or ("gaussian" if spec.kind == "table" else "bernoulli")
+    if likelihood == "bernoulli" and spec.kind == "table":
+        raise ConfigError(
+            "a Bernoulli likelihood needs values in [0, 1]; use --likelihood gaussian for tables"
+        )
+    cls = MODELS[args.model]
+    config = cls.config_class(
+        input_shape=spec.shape,
+        latent_dim=args.latent_dim,
+        arch=args.arch,
+        hidden_dims=tuple(args.hidden_dims),
+        conv_channels=tuple(args.conv_channels),
+        activation=args.activation,
+        likelihood=likelihood,
+    )
+    torch.manual_seed(args.seed)  # weights depend on the seed alone
+    return cls(config)
+
+
+def _resumed_setup(args: argparse.Namespace, run_dir: Path):
+    """Configs of the run being resumed, from its latest checkpoint; --epochs may extend it."""
+    from vaekit.models import build_model
+
+    folder = run_dir / "checkpoints" / "latest"
+    if not folder.is_dir():
+        folder = run_dir / "checkpoints" / "previous"
+    payload = read_model_config(folder)
+    model = build_model(payload["model"]["name"], payload["model"]["config"])
+    train_payload = {**payload.get("train", {}), "epochs": args.epochs}
+    return (
+        DataConfig.from_dict(payload.get("data_config", {})),
+        model,
+        TrainConfig.from_dict(train_payload),
+    )

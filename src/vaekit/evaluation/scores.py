@@ -1,0 +1,67 @@
+"""Per-example scores of a model on a tensor of data, computed in bounded-memory batches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from vaekit.models import LatentVariableModel
+from vaekit.objectives import iwae_bound
+
+ProgressFn = Callable[[int], None]
+
+
+@torch.inference_mode()
+def elbo_scores(
+    model: LatentVariableModel,
+    x: torch.Tensor,
+    *,
+    batch_size: int = 1000,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One-sample ELBO terms for every example.
+
+    x: (N, *input_shape). Returns (log p(x|z), KL) as two (N,) tensors in nats.
+    """
+    log_px, kls = [], []
+    for start in range(0, x.shape[0], batch_size):
+        terms = model.training_terms(x[start : start + batch_size], generator=generator)
+        log_px.append(terms.log_px_given_z)
+        kls.append(terms.kl)
+    return torch.cat(log_px), torch.cat(kls)
+
+
+@torch.inference_mode()
+def log_likelihood_scores(
+    model: LatentVariableModel,
+    x: torch.Tensor,
+    num_samples: int,
+    *,
+    batch_size: int = 100,
+    chunk_size: int = 100,
+    generator: torch.Generator | None = None,
+    progress: ProgressFn | None = None,
+) -> torch.Tensor:
+    """Importance-weighted log p(x) estimate per example with K = num_samples: (N,) nats.
+
+    Peak memory is about batch_size * chunk_size decoder outputs.
+    """
+    scores = []
+    for start in range(0, x.shape[0], batch_size):
+        batch = x[start : start + batch_size]
+        posterior = model.encode(batch)
+        scores.append(
+            iwae_bound(
+                batch,
+                posterior,
+                model.prior(),
+                model.decode,
+                num_samples,
+                chunk_size=chunk_size,
+                generator=generator,
+            )
+        )
+        if progress is not None:
+            progress(batch.shape[0])
+    return torch.cat(scores)

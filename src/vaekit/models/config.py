@@ -1,0 +1,70 @@
+"""Configs of the autoencoder models: frozen, validated, JSON round-trippable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vaekit.config_fields import config_from_dict, config_to_dict
+from vaekit.errors import ConfigError
+from vaekit.likelihoods import LIKELIHOODS
+from vaekit.nn import ACTIVATIONS
+from vaekit.priors import PRIORS
+
+ARCHITECTURES = ("mlp", "conv")
+
+
+@dataclass(frozen=True)
+class AEConfig:
+    """Networks shared by the AE and the VAE.
+
+    input_shape: per-example shape, (C, H, W) for images or (D,) for vectors.
+    arch: "mlp" (any shape) or "conv" (images only); hidden_dims are the MLP widths
+    (decoder mirrors them); conv_channels the widths of the stride-2 conv stages.
+    """
+
+    input_shape: tuple[int, ...]
+    latent_dim: int = 16
+    arch: str = "mlp"
+    hidden_dims: tuple[int, ...] = (400,)
+    conv_channels: tuple[int, ...] = (32, 64)
+    activation: str = "relu"
+    likelihood: str = "bernoulli"
+
+    def __post_init__(self) -> None:
+        if not self.input_shape or any(size < 1 for size in self.input_shape):
+            raise ConfigError(f"input_shape must be positive sizes, got {self.input_shape}")
+        if self.latent_dim < 1:
+            raise ConfigError(f"latent_dim must be >= 1, got {self.latent_dim}")
+        _check_choice("arch", self.arch, ARCHITECTURES)
+        _check_choice("activation", self.activation, tuple(ACTIVATIONS))
+        _check_choice("likelihood", self.likelihood, tuple(LIKELIHOODS))
+        if self.arch == "conv" and len(self.input_shape) != 3:
+            raise ConfigError(f"arch 'conv' needs (C, H, W) inputs, got shape {self.input_shape}")
+        if self.arch == "conv" and not self.conv_channels:
+            raise ConfigError("arch 'conv' needs at least one entry in conv_channels")
+        if any(width < 1 for width in (*self.hidden_dims, *self.conv_channels)):
+            raise ConfigError("hidden_dims and conv_channels must be positive widths")
+
+    def to_dict(self) -> dict[str, Any]:
+        return config_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]):
+        return config_from_dict(cls, payload)
+
+
+@dataclass(frozen=True)
+class VAEConfig(AEConfig):
+    """AEConfig plus the prior p(z)."""
+
+    prior: str = "standard_normal"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_choice("prior", self.prior, tuple(PRIORS))
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"unknown {name} {value!r}; choose from {', '.join(choices)}")

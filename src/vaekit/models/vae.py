@@ -1,0 +1,82 @@
+"""The variational autoencoder (Kingma & Welling, 2013)."""
+
+from __future__ import annotations
+
+import torch
+
+from vaekit.distributions import DiagonalGaussian, Distribution
+from vaekit.likelihoods import LIKELIHOODS
+from vaekit.models.base import LatentVariableModel
+from vaekit.models.config import VAEConfig
+from vaekit.models.networks import build_decoder, build_encoder
+from vaekit.objectives import ELBOTerms, elbo_terms, iwae_bound
+from vaekit.priors import PRIORS
+
+
+class VAE(LatentVariableModel):
+    """q(z|x) = N(mean(x), diag(exp(log_var(x)))), p(z) from the prior, p(x|z) from a head.
+
+    The encoder emits 2 * latent_dim numbers per example: a mean and a log-variance, the two
+    parameters a diagonal Gaussian posterior needs.
+    """
+
+    config_class = VAEConfig
+
+    def __init__(self, config: VAEConfig) -> None:
+        super().__init__(config)
+        self.likelihood = LIKELIHOODS[config.likelihood](config.input_shape)
+        self.encoder = build_encoder(config, 2 * config.latent_dim)
+        self.decoder = build_decoder(config, self.likelihood.params_per_dim)
+        self.prior_module = PRIORS[config.prior](config.latent_dim)
+
+    def encode(self, x: torch.Tensor) -> DiagonalGaussian:
+        mean, log_var = self.encoder(x).chunk(2, dim=-1)
+        return DiagonalGaussian(mean, log_var, event_ndim=1)
+
+    def decode(self, z: torch.Tensor) -> Distribution:
+        return self.likelihood(self.decoder(z))
+
+    def prior(self) -> DiagonalGaussian:
+        return self.prior_module()
+
+    def training_terms(
+        self, x: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> ELBOTerms:
+        return elbo_terms(x, self.encode(x), self.prior(), self.decode, generator=generator)
+
+    def elbo(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """One-sample ELBO per example: (B,) nats, higher is better."""
+        return self.training_terms(x, generator=generator).elbo
+
+    @torch.no_grad()
+    def log_likelihood(
+        self,
+        x: torch.Tensor,
+        k: int = 1000,
+        *,
+        chunk_size: int | None = 100,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Importance-weighted log p(x) estimate, K = k samples: (B,) nats (a lower bound)."""
+        return iwae_bound(
+            x,
+            self.encode(x),
+            self.prior(),
+            self.decode,
+            k,
+            chunk_size=chunk_size,
+            generator=generator,
+        )
+
+    @torch.no_grad()
+    def sample(
+        self,
+        num_samples: int,
+        *,
+        temperature: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Means of p(x|z) for z ~ the prior with std scaled by temperature: (N, *input_shape)."""
+        prior = self.prior()
+        z = prior.with_temperature(temperature).rsample_n(num_samples, generator=generator)
+        return self.decode(z).mean

@@ -1,0 +1,14 @@
+"""Networks: tensors in, tensors out. Nothing here builds a distribution."""
+
+from vaekit.nn.conv import ConvDecoder, ConvEncoder, downsampled_sizes
+from vaekit.nn.mlp import ACTIVATIONS, MLP, FlattenMLP, MLPToShape
+
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "ConvDecoder",
+    "ConvEncoder",
+    "FlattenMLP",
+    "MLPToShape",
+    "downsampled_sizes",
+]

@@ -1,0 +1,7 @@
+"""Reporting: PNG grids, plots and report.md; the only code that writes pictures."""
+
+from vaekit.reporting.images import image_grid, save_image_grid
+from vaekit.reporting.plots import plot_training_curves
+from vaekit.reporting.report import write_run_report
+
+__all__ = ["image_grid", "plot_training_curves", "save_image_grid", "write_run_report"]

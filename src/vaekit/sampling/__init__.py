@@ -1,0 +1,5 @@
+"""Sampling: prior samples, reconstructions, interpolations, traversals -> tensors."""
+
+from vaekit.sampling.generate import interpolate, prior_samples, reconstructions, slerp, traverse
+
+__all__ = ["interpolate", "prior_samples", "reconstructions", "slerp", "traverse"]

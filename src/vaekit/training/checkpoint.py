@@ -1,0 +1,82 @@
+"""Training checkpoints in a run directory, written so a crash never loses the last good one.
+
+Layout: run_dir/checkpoints/latest/ and run_dir/checkpoints/previous/, each holding
+config.json + model.safetensors (a loadable model) + train_state.safetensors (optimizer
+tensors, RNG state) + train_state.json (counters, optimizer settings). A new checkpoint is
+written whole into a temporary folder and then renamed into place; the model is also
+exported to run_dir/ itself for `from_pretrained(run_dir)`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from vaekit.errors import CheckpointError
+from vaekit.io import read_json, read_tensors, write_json, write_tensors
+from vaekit.io.atomic import fsync_dir
+from vaekit.models import load_model, load_state_strict, save_model
+from vaekit.training.state import TrainState, optimizer_from_files, optimizer_to_files
+
+CHECKPOINTS = "checkpoints"
+STATE_TENSORS = "train_state.safetensors"
+STATE_JSON = "train_state.json"
+
+
+def save_checkpoint(run_dir: str | os.PathLike, state: TrainState) -> Path:
+    """Write a checkpoint, rotate latest -> previous, export the model; returns its folder."""
+    root = Path(run_dir) / CHECKPOINTS
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".tmp-{state.step}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_model(state.model, tmp)
+    tensors, optimizer_json = optimizer_to_files(state.optimizer)
+    tensors["rng.noise"] = state.noise_generator.get_state()
+    write_tensors(tmp / STATE_TENSORS, tensors)
+    write_json(tmp / STATE_JSON, {**state.counters(), "optimizer": optimizer_json})
+    fsync_dir(tmp)
+    latest, previous = root / "latest", root / "previous"
+    if latest.exists():
+        shutil.rmtree(previous, ignore_errors=True)
+        os.replace(latest, previous)
+    os.replace(tmp, latest)
+    fsync_dir(root)
+    save_model(state.model, run_dir)
+    return latest
+
+
+def has_checkpoint(run_dir: str | os.PathLike) -> bool:
+    root = Path(run_dir) / CHECKPOINTS
+    return (root / "latest").is_dir() or (root / "previous").is_dir()
+
+
+def restore_checkpoint(run_dir: str | os.PathLike, state: TrainState) -> Path:
+    """Load the newest readable checkpoint into `state` (model, optimizer, RNG, counters)."""
+    root = Path(run_dir) / CHECKPOINTS
+    errors = []
+    for name in ("latest", "previous"):
+        folder = root / name
+        if not folder.is_dir():
+            continue
+        try:
+            _restore_from(folder, state)
+            return folder
+        except CheckpointError as err:
+            errors.append(f"{name}: {err}")
+    detail = "; ".join(errors) if errors else "none found"
+    raise CheckpointError(f"no usable checkpoint in {root} ({detail})")
+
+
+def _restore_from(folder: Path, state: TrainState) -> None:
+    saved = load_model(folder)
+    if type(saved) is not type(state.model) or saved.config != state.model.config:
+        raise CheckpointError(f"{folder} holds a different model than the one being trained")
+    load_state_strict(state.model, saved.state_dict(), folder)
+    tensors = read_tensors(folder / STATE_TENSORS)
+    payload = read_json(folder / STATE_JSON)
+    optimizer_from_files(state.optimizer, tensors, payload.get("optimizer", {}))
+    if "rng.noise" not in tensors:
+        raise CheckpointError(f"{folder / STATE_TENSORS} lacks the RNG state")
+    state.noise_generator.set_state(tensors["rng.noise"])
+    state.restore_counters(payload)

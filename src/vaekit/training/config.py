@@ -1,0 +1,54 @@
+"""TrainConfig: every knob of fit(), frozen and validated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vaekit.config_fields import config_from_dict, config_to_dict
+from vaekit.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train.
+
+    beta weights the KL term; kl_warmup_epochs ramps that weight linearly from 0 to beta
+    over the given number of epochs (0 = off). grad_clip is a max global gradient norm
+    (None = off). A step whose loss is non-finite is skipped; max_consecutive_skips in a row
+    stop training with an error. checkpoint_every adds a checkpoint every N steps besides the
+    one at each epoch end (None = epoch ends only).
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    beta: float = 1.0
+    kl_warmup_epochs: float = 0.0
+    grad_clip: float | None = None
+    eval_batch_size: int = 1000
+    log_every: int = 50
+    max_consecutive_skips: int = 20
+    checkpoint_every: int | None = None
+
+    def __post_init__(self) -> None:
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
+        positive.update(eval_batch_size=self.eval_batch_size, log_every=self.log_every)
+        positive.update(max_consecutive_skips=self.max_consecutive_skips)
+        for name, value in positive.items():
+            if not value > 0:
+                raise ConfigError(f"{name} must be > 0, got {value}")
+        if self.beta < 0 or self.kl_warmup_epochs < 0:
+            raise ConfigError("beta and kl_warmup_epochs must be >= 0")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ConfigError(f"grad_clip must be > 0, got {self.grad_clip}")
+        if self.checkpoint_every is not None and self.checkpoint_every < 1:
+            raise ConfigError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return config_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> TrainConfig:
+        return config_from_dict(cls, payload)

@@ -1,0 +1,138 @@
+"""fit(): train a registered model by maximizing its objective, with checkpoints and resume."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Sequence
+
+import torch
+
+from vaekit.data import DataSplits, binarize_batch, iterate_batches
+from vaekit.errors import CheckpointError
+from vaekit.evaluation import elbo_scores
+from vaekit.models import LatentVariableModel
+from vaekit.training.callbacks import TrainCallback
+from vaekit.training.checkpoint import restore_checkpoint, save_checkpoint
+from vaekit.training.config import TrainConfig
+from vaekit.training.metrics_log import write_metrics_csv
+from vaekit.training.schedules import kl_weight
+from vaekit.training.state import TrainState
+from vaekit.training.step import StepTotals, take_step
+from vaekit.units import nats_to_bits_per_dim
+
+logger = logging.getLogger(__name__)
+
+
+def fit(
+    model: LatentVariableModel,
+    data: DataSplits,
+    config: TrainConfig,
+    *,
+    run_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    callbacks: Sequence[TrainCallback] = (),
+) -> TrainState:
+    """Train `model` on data.train, validating on data.val after each epoch.
+
+    With run_dir, each epoch ends with metrics.csv and a checkpoint there; resume=True
+    continues from the newest checkpoint in run_dir. Returns the final TrainState.
+    """
+    state = TrainState.create(model, config)
+    model.metadata.update(data=data.spec.to_dict(), train=config.to_dict())
+    if resume:
+        if run_dir is None:
+            raise CheckpointError("resume needs a run directory")
+        folder = restore_checkpoint(run_dir, state)
+        logger.info("resumed from %s at step %d (epoch %d)", folder, state.step, state.epoch)
+    steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
+    for callback in callbacks:
+        callback.on_fit_start(state, steps_per_epoch * config.epochs)
+    while state.epoch < config.epochs:
+        started = time.perf_counter()
+        totals = run_epoch(state, data, steps_per_epoch, run_dir, callbacks)
+        row = epoch_row(state, data, totals, time.perf_counter() - started)
+        state.history.append(row)
+        state.epoch += 1
+        state.batch_in_epoch = 0
+        if run_dir is not None:
+            write_metrics_csv(run_dir, state.history)
+            save_checkpoint(run_dir, state)
+        for callback in callbacks:
+            callback.on_epoch_end(state, row)
+    for callback in callbacks:
+        callback.on_fit_end(state)
+    return state
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The generator that orders epoch `epoch`: a pure function of (seed, epoch), so a resumed
+    run replays the same order without storing it."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+
+
+def run_epoch(
+    state: TrainState,
+    data: DataSplits,
+    steps_per_epoch: int,
+    run_dir: str | os.PathLike | None,
+    callbacks: Sequence[TrainCallback],
+) -> StepTotals:
+    """Take the remaining steps of epoch `state.epoch`; returns its running totals."""
+    config = state.config
+    device = next(state.model.parameters()).device
+    warmup_steps = round(config.kl_warmup_epochs * steps_per_epoch)
+    dynamic = data.spec.binarize == "dynamic"
+    totals, window = StepTotals(), StepTotals()
+    batches = iterate_batches(
+        data.train,
+        config.batch_size,
+        shuffle=True,
+        generator=epoch_generator(config.seed, state.epoch),
+    )
+    state.model.train()
+    for index, (x, _) in enumerate(batches):
+        if index < state.batch_in_epoch:
+            continue  # consumed before the checkpoint this run resumed from
+        x = x.to(device, non_blocking=True)
+        if dynamic:
+            x = binarize_batch(x, generator=state.noise_generator)
+        beta = kl_weight(state.step, beta=config.beta, warmup_steps=warmup_steps)
+        take_step(state, x, beta, (totals, window))
+        state.batch_in_epoch = index + 1
+        if state.step % config.log_every == 0 or state.batch_in_epoch == steps_per_epoch:
+            metrics = {**window.means(), "kl_weight": beta, "epoch": state.epoch}
+            window = StepTotals()
+            for callback in callbacks:
+                callback.on_step(state, metrics)
+        if (
+            run_dir is not None
+            and config.checkpoint_every
+            and state.step % config.checkpoint_every == 0
+        ):
+            save_checkpoint(run_dir, state)
+    return totals
+
+
+def epoch_row(state: TrainState, data: DataSplits, totals: StepTotals, seconds: float) -> dict:
+    """The metrics.csv row of the epoch just trained, with validation ELBO."""
+    config = state.config
+    row = {"epoch": state.epoch + 1, "step": state.step, **totals.means()}
+    if state.model.has_likelihood_bound and len(data.val) > 0:
+        generator = torch.Generator(device=next(state.model.parameters()).device)
+        generator.manual_seed(config.seed + 2)  # same noise every epoch: comparable estimates
+        log_px, kls = elbo_scores(
+            state.model,
+            data.val.x.to(generator.device),
+            batch_size=config.eval_batch_size,
+            generator=generator,
+        )
+        val_elbo = float((log_px - kls).double().mean())
+        row["val_elbo_nats"] = val_elbo
+        row["val_bits_per_dim"] = nats_to_bits_per_dim(-val_elbo, data.spec.num_dims)
+    row["epoch_seconds"] = seconds
+    row["train_samples_per_second"] = totals.examples / seconds if seconds > 0 else float("nan")
+    row["skipped_steps"] = state.skipped_steps
+    return row

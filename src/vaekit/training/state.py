@@ -1,0 +1,95 @@
+"""TrainState: everything needed to continue training exactly where it stopped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from vaekit.errors import CheckpointError
+from vaekit.models import LatentVariableModel
+from vaekit.training.config import TrainConfig
+
+
+@dataclass
+class TrainState:
+    """step counts optimizer steps taken; epoch counts finished epochs; batch_in_epoch the
+    batches of the current epoch already consumed (0 at an epoch boundary)."""
+
+    model: LatentVariableModel
+    optimizer: torch.optim.Optimizer
+    noise_generator: torch.Generator
+    config: TrainConfig
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    skipped_steps: int = 0
+    consecutive_skips: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, model: LatentVariableModel, config: TrainConfig) -> TrainState:
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        noise_generator = torch.Generator(device=_device_of(model))
+        noise_generator.manual_seed(config.seed + 1)
+        return cls(model=model, optimizer=optimizer, noise_generator=noise_generator, config=config)
+
+    def counters(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "skipped_steps": self.skipped_steps,
+            "history": self.history,
+        }
+
+    def restore_counters(self, payload: dict[str, Any]) -> None:
+        try:
+            self.step = int(payload["step"])
+            self.epoch = int(payload["epoch"])
+            self.batch_in_epoch = int(payload["batch_in_epoch"])
+            self.skipped_steps = int(payload["skipped_steps"])
+            self.history = list(payload["history"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(
+                f"train_state.json is missing or has a bad field: {err}"
+            ) from None
+
+
+def optimizer_to_files(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """Split an optimizer state_dict into tensors (for safetensors) and JSON."""
+    state_dict = optimizer.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    plain_state: dict[str, dict[str, Any]] = {}
+    for index, param_state in state_dict["state"].items():
+        for key, value in param_state.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optimizer.{index}.{key}"] = value
+            else:
+                plain_state.setdefault(str(index), {})[key] = value
+    return tensors, {"param_groups": state_dict["param_groups"], "plain_state": plain_state}
+
+
+def optimizer_from_files(
+    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], payload: dict
+) -> None:
+    """Inverse of optimizer_to_files; raises CheckpointError if the pieces do not fit."""
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in tensors.items():
+        if not name.startswith("optimizer."):
+            continue
+        _, index, key = name.split(".", 2)
+        state.setdefault(int(index), {})[key] = value
+    for index, extras in payload.get("plain_state", {}).items():
+        state.setdefault(int(index), {}).update(extras)
+    try:
+        optimizer.load_state_dict({"state": state, "param_groups": payload["param_groups"]})
+    except (KeyError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"optimizer state does not fit the model: {err}") from None
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    for parameter in model.parameters():
+        return parameter.device
+    return torch.device("cpu")

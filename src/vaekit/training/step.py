@@ -1,0 +1,84 @@
+"""One optimizer step, with the non-finite guard."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import torch
+
+from vaekit.errors import TrainingError
+from vaekit.training.state import TrainState
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StepTotals:
+    """Running sums of per-example terms over the steps taken (tensors, so no host sync)."""
+
+    loss: torch.Tensor | float = 0.0
+    reconstruction: torch.Tensor | float = 0.0
+    kl: torch.Tensor | float = 0.0
+    examples: int = 0
+
+    def add(
+        self, loss: torch.Tensor, reconstruction: torch.Tensor, kl: torch.Tensor, count: int
+    ) -> None:
+        self.loss = self.loss + loss * count
+        self.reconstruction = self.reconstruction + reconstruction * count
+        self.kl = self.kl + kl * count
+        self.examples += count
+
+    def means(self) -> dict[str, float]:
+        if self.examples == 0:
+            return {}
+        return {
+            "train_loss": float(self.loss) / self.examples,
+            "train_reconstruction_nats": float(self.reconstruction) / self.examples,
+            "train_kl_nats": float(self.kl) / self.examples,
+        }
+
+
+def take_step(
+    state: TrainState, x: torch.Tensor, beta: float, totals: tuple[StepTotals, ...]
+) -> bool:
+    """One Adam step on loss = -mean(log p(x|z) - beta * KL). Returns False if skipped.
+
+    A step with a non-finite loss or gradient norm changes nothing and is counted; too many
+    in a row raise TrainingError.
+    """
+    model, optimizer, config = state.model, state.optimizer, state.config
+    terms = model.training_terms(x, generator=state.noise_generator)
+    reconstruction = -terms.log_px_given_z.mean()
+    kl = terms.kl.mean()
+    loss = reconstruction + beta * kl
+    optimizer.zero_grad(set_to_none=True)
+    finite = bool(torch.isfinite(loss))
+    if finite:
+        loss.backward()
+        max_norm = config.grad_clip if config.grad_clip is not None else math.inf
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+        finite = bool(torch.isfinite(grad_norm))
+    if not finite:
+        optimizer.zero_grad(set_to_none=True)
+        record_skip(state)
+        return False
+    optimizer.step()
+    state.step += 1
+    state.consecutive_skips = 0
+    for total in totals:
+        total.add(loss.detach(), reconstruction.detach(), kl.detach(), x.shape[0])
+    return True
+
+
+def record_skip(state: TrainState) -> None:
+    state.skipped_steps += 1
+    state.consecutive_skips += 1
+    logger.warning("skipped a non-finite step (%d skipped so far)", state.skipped_steps)
+    if state.consecutive_skips >= state.config.max_consecutive_skips:
+        raise TrainingError(
+            f"training diverged: {state.consecutive_skips} non-finite steps in a row at step "
+            f"{state.step}; try a lower --lr (now {state.config.lr:g}) or --grad-clip 1.0"
+        )
