@@ -85,8 +85,8 @@ def test_missing_file_on_mirror(isolated_dirs, http_mirror):
 
 
 def test_load_downloads_when_missing_and_checks_canonical_hashes(
-    isolated_dirs, http_mirror, monkeypatch
-, make_tiny_mnist):
+    isolated_dirs, http_mirror, monkeypatch, make_tiny_mnist
+):
     url, mirror = http_mirror
     make_tiny_mnist(mirror)  # not the real files: the canonical SHA-256 must reject them
     monkeypatch.setenv("VAEKIT_MIRROR", url)

@@ -1,0 +1,19 @@
+"""Data: built-in datasets and user files to float32 tensors, plus the DataSpec models need."""
+
+from vaekit.data.batches import iterate_batches
+from vaekit.data.binarize import binarize_batch
+from vaekit.data.config import DataConfig
+from vaekit.data.load import DATASETS, load_data
+from vaekit.data.spec import DataSpec
+from vaekit.data.splits import DataSplits, Split
+
+__all__ = [
+    "DATASETS",
+    "DataConfig",
+    "DataSpec",
+    "DataSplits",
+    "Split",
+    "binarize_batch",
+    "iterate_batches",
+    "load_data",
+]

@@ -1,0 +1,76 @@
+"""DataConfig: which data to load and how to split and binarize it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from vaekit.errors import ConfigError
+
+BINARIZE_MODES = ("none", "static", "dynamic")
+
+
+def _check_optional_positive_int(name: str, value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer or None, got {value!r}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What to load: a built-in dataset name or a path, plus split and binarization options.
+
+    source: "digits" | "fashion-mnist" | "mnist" | path to a .npy/.npz/.csv file or an image
+        folder.
+    binarize: "none" | "static" | "dynamic" (images only).
+    val_size: number of validation examples; None uses the protocol default (the last 5,000
+        training images for fashion-mnist/mnist, 10% of the examples otherwise).
+    train_limit: keep only the first N training examples (after splitting).
+    eval_limit: keep only the first N validation and test examples (after binarization).
+    label_column: CSV only: name of the column holding integer labels.
+    seed: seeds the split of user data and the static binarization of train.
+    """
+
+    source: str = "digits"
+    binarize: str = "none"
+    val_size: int | None = None
+    train_limit: int | None = None
+    eval_limit: int | None = None
+    label_column: str | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, str) or not self.source:
+            raise ConfigError(f"data source must be a non-empty string, got {self.source!r}")
+        if self.binarize not in BINARIZE_MODES:
+            raise ConfigError(
+                f"binarize must be one of {', '.join(BINARIZE_MODES)}, got {self.binarize!r}"
+            )
+        _check_optional_positive_int("val_size", self.val_size)
+        _check_optional_positive_int("train_limit", self.train_limit)
+        _check_optional_positive_int("eval_limit", self.eval_limit)
+        if self.label_column is not None and (
+            not isinstance(self.label_column, str) or not self.label_column
+        ):
+            raise ConfigError(f"label_column must be a non-empty string, got {self.label_column!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
+            raise ConfigError(f"seed must be an integer, got {self.seed!r}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed must be in [0, 2**32), got {self.seed!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataConfig:
+        """Inverse of to_dict; an unknown key raises ConfigError naming it."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in d:
+            if key not in known:
+                raise ConfigError(
+                    f"unknown DataConfig key {key!r}; known: {', '.join(sorted(known))}"
+                )
+        return cls(**d)

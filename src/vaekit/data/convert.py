@@ -1,0 +1,98 @@
+"""Turn user arrays into validated RawExamples: layout (N, C, H, W) or (N, D), scale, labels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vaekit.data.raw import RawExamples
+from vaekit.errors import DataError
+
+CHANNEL_COUNTS = (1, 3, 4)
+TABLE_SCALING = "columns standardized by train-split mean/std (std 0 -> 1)"
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line, for DataError messages that wrap it."""
+    return " ".join(str(exc).split())
+
+
+def check_finite(x: np.ndarray, source: str) -> None:
+    """Raise DataError with the count and first index of NaN/inf values in a float array."""
+    if x.dtype.kind != "f":
+        return
+    bad = ~np.isfinite(x)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise DataError(f"{source}: {int(bad.sum())} non-finite values (NaN/inf), first at {first}")
+
+
+def check_labels(y: np.ndarray, num: int, source: str) -> np.ndarray:
+    """Validate labels as 1-D non-negative integers of length num; return them as int64."""
+    if y.dtype.kind not in "iu" or y.ndim != 1 or y.shape[0] != num:
+        raise DataError(
+            f"{source}: labels must be 1-D integers of length {num}, got {y.dtype} {y.shape}"
+        )
+    if y.min() < 0:
+        raise DataError(f"{source}: labels must be >= 0, found {int(y.min())}")
+    return y.astype(np.int64)
+
+
+def _to_nchw(x: np.ndarray, source: str) -> np.ndarray:
+    """(N, H, W) -> (N, 1, H, W); (N, C, H, W) kept; (N, H, W, C) -> (N, C, H, W)."""
+    if x.ndim == 3:
+        return x[:, None]
+    if x.shape[1] in CHANNEL_COUNTS:
+        return x
+    if x.shape[3] in CHANNEL_COUNTS:
+        return x.transpose(0, 3, 1, 2)
+    raise DataError(
+        f"{source}: cannot tell the channel axis of images shaped {x.shape}; expected "
+        f"(N, C, H, W) or (N, H, W, C) with C in {CHANNEL_COUNTS}"
+    )
+
+
+def _scale_images(x: np.ndarray, source: str) -> tuple[np.ndarray, int | None, str]:
+    """Images to float32 in [0, 1]; returns (x, levels, scaling sentence)."""
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / np.float32(255), 256, "pixels/255 in [0,1]"
+    if x.dtype == np.bool_:
+        return x.astype(np.float32), 2, "binary pixels {0,1} as stored"
+    if x.dtype.kind != "f":
+        raise DataError(
+            f"{source}: images of dtype {x.dtype} are not supported; use uint8 or floats in [0,1]"
+        )
+    low, high = float(x.min()), float(x.max())
+    if low < 0.0 or high > 1.0:
+        raise DataError(
+            f"{source}: image values span [{low:g}, {high:g}]; "
+            "images must be uint8 or floats in [0,1]"
+        )
+    return x.astype(np.float32), None, "values as stored in [0,1]"
+
+
+def examples_from_arrays(x: np.ndarray, y: np.ndarray | None, source: str) -> RawExamples:
+    """Validate and scale x: (N, D) table, (N, H, W), (N, C, H, W) or (N, H, W, C) images.
+
+    Tables keep their values (standardized later, from the train split); images become
+    float32 (N, C, H, W) in [0, 1]. y: optional (N,) integer labels.
+    Raises DataError naming `source` for any shape, dtype, range or label problem.
+    """
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{source}: unsupported array dtype {x.dtype}; expected numbers or bools")
+    if x.ndim < 2 or x.ndim > 4:
+        raise DataError(
+            f"{source}: expected (N, D) table or (N, [C,] H, W[, C]) images, got shape {x.shape}"
+        )
+    if x.shape[0] == 0:
+        raise DataError(f"{source}: no examples (shape {x.shape})")
+    if x.size == 0:
+        raise DataError(f"{source}: examples hold no values (shape {x.shape})")
+    check_finite(x, source)
+    labels = None if y is None else check_labels(y, x.shape[0], source)
+    if x.ndim == 2:
+        # float64 until standardized, so large column offsets keep their precision
+        return RawExamples(
+            np.ascontiguousarray(x, np.float64), labels, "table", None, TABLE_SCALING
+        )
+    images, levels, scaling = _scale_images(_to_nchw(x, source), source)
+    return RawExamples(np.ascontiguousarray(images), labels, "image", levels, scaling)

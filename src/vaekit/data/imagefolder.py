@@ -1,0 +1,111 @@
+"""User images from a folder of PNG/JPEG files; first-level subfolders, if any, are classes."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from vaekit.data.config import DataConfig
+from vaekit.data.convert import examples_from_arrays, one_line
+from vaekit.data.raw import RawExamples
+from vaekit.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+GREY_MODES = ("L", "LA", "1")
+COLOUR_MODES = ("RGB", "RGBA", "P")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    path: Path
+    label: int | None
+
+
+def _visible_files(folder: Path) -> list[Path]:
+    """Every non-hidden file under folder (hidden folders skipped), sorted by path."""
+    found = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir():
+            found.extend(_visible_files(path))
+        else:
+            found.append(path)
+    return found
+
+
+def _list_entries(folder: Path) -> tuple[list[_Entry], list[str]]:
+    """Image files with labels (by sorted first-level subfolder) and the class names."""
+    files = _visible_files(folder)
+    for path in files:
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            raise DataError(f"{path}: not a PNG/JPEG image; remove it from the image folder")
+    if not files:
+        raise DataError(f"{folder}: no PNG/JPEG images found")
+    classes = sorted({p.relative_to(folder).parts[0] for p in files if p.parent != folder})
+    if not classes:
+        return [_Entry(p, None) for p in files], []
+    for path in files:
+        if path.parent == folder:
+            raise DataError(
+                f"{path}: images must all sit in class subfolders when any subfolder has images"
+            )
+    index = {name: i for i, name in enumerate(classes)}
+    return [_Entry(p, index[p.relative_to(folder).parts[0]]) for p in files], classes
+
+
+def _read_pixels(path: Path) -> np.ndarray:
+    """(H, W, C) uint8 with C = 1 (grey) or 3 (colour)."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in GREY_MODES:
+                return np.asarray(im.convert("L"), dtype=np.uint8)[:, :, None]
+            if im.mode in COLOUR_MODES:
+                return np.asarray(im.convert("RGB"), dtype=np.uint8)
+            mode = im.mode
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise DataError(f"{path}: cannot read image ({one_line(exc)})") from exc
+    raise DataError(f"{path}: unsupported image mode {mode!r}; use greyscale or RGB")
+
+
+def _stack(entries: list[_Entry]) -> np.ndarray:
+    """(N, H, W, C) uint8; all images must share size and grey/colour."""
+    first = _read_pixels(entries[0].path)
+    images = np.empty((len(entries), *first.shape), dtype=np.uint8)
+    images[0] = first
+    for i, entry in enumerate(entries[1:], start=1):
+        pixels = _read_pixels(entry.path)
+        if pixels.shape[:2] != first.shape[:2]:
+            raise DataError(
+                f"{entry.path}: size {pixels.shape[1]}x{pixels.shape[0]} differs from "
+                f"{first.shape[1]}x{first.shape[0]} of {entries[0].path.name}"
+            )
+        if pixels.shape[2] != first.shape[2]:
+            kinds = {1: "greyscale", 3: "colour"}
+            raise DataError(
+                f"{entry.path}: {kinds[pixels.shape[2]]} image among {kinds[first.shape[2]]} "
+                "images; convert them all to one mode"
+            )
+        images[i] = pixels
+    return images
+
+
+def read_image_folder(folder: Path, config: DataConfig) -> RawExamples:
+    """Images (N, C, H, W) float32 pixels/255 in [0, 1], files sorted by path.
+
+    Labels are the index of each image's first-level subfolder in sorted order, or None
+    when all images sit directly in `folder`.
+    """
+    entries, classes = _list_entries(folder)
+    if classes:
+        logger.info("image folder %s: %d classes %s", folder, len(classes), classes)
+    images = _stack(entries)
+    labels = None if not classes else np.array([e.label for e in entries], dtype=np.int64)
+    return examples_from_arrays(images.transpose(0, 3, 1, 2), labels, str(folder))

@@ -1,0 +1,161 @@
+"""load_data: from a DataConfig to train/val/test tensors and the DataSpec describing them."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vaekit.data.binarize import TEST_BINARIZE_SEED, VAL_BINARIZE_SEED, binarize_once
+from vaekit.data.config import DataConfig
+from vaekit.data.csvfile import read_csv_table
+from vaekit.data.digits import load_digits_splits
+from vaekit.data.imagefolder import read_image_folder
+from vaekit.data.mnist import load_idx_splits
+from vaekit.data.npfiles import read_npy, read_npz
+from vaekit.data.raw import RawExamples, RawSplits, split_examples
+from vaekit.data.spec import DataSpec
+from vaekit.data.splits import DataSplits, Split
+from vaekit.data.standardize import column_stats, standardize
+from vaekit.errors import ConfigError, DataError
+
+logger = logging.getLogger(__name__)
+
+BUILTIN_LOADERS: dict[str, Callable[[DataConfig], RawSplits]] = {
+    "digits": load_digits_splits,
+    "fashion-mnist": functools.partial(load_idx_splits, "fashion-mnist"),
+    "mnist": functools.partial(load_idx_splits, "mnist"),
+}
+DATASETS = tuple(BUILTIN_LOADERS)
+FILE_READERS: dict[str, Callable[[Path, DataConfig], RawExamples]] = {
+    ".npy": read_npy,
+    ".npz": read_npz,
+    ".csv": read_csv_table,
+}
+_EVAL_BINARIZED = "val/test binarized once (val RandomState(1), test RandomState(0))"
+
+
+def _read_source(config: DataConfig) -> RawSplits:
+    """Built-in dataset splits, or a user file/folder read and split by config.seed."""
+    if config.source in BUILTIN_LOADERS:
+        if config.label_column is not None:
+            raise ConfigError(f"label_column applies to CSV files only, not {config.source!r}")
+        return BUILTIN_LOADERS[config.source](config)
+    path = Path(config.source).expanduser()
+    if not path.exists():
+        raise DataError(
+            f"no built-in dataset or file named {config.source!r}; "
+            f"built-in datasets: {', '.join(DATASETS)}"
+        )
+    reader = read_image_folder if path.is_dir() else FILE_READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"{path}: unsupported file type; use .npy, .npz, .csv or an image folder")
+    if config.label_column is not None and reader is not read_csv_table:
+        raise ConfigError(f"label_column applies to CSV files only, not {config.source!r}")
+    return split_examples(reader(path, config), config.val_size, config.seed)
+
+
+def _with_x(examples: RawExamples, x: np.ndarray) -> RawExamples:
+    return RawExamples(x, examples.y, examples.kind, examples.levels, examples.scaling)
+
+
+def _standardize(raw: RawSplits) -> tuple[RawSplits, np.ndarray, np.ndarray]:
+    """Tables standardized by train-split column mean/std; returns (splits, mean, std)."""
+    mean, std = column_stats(raw.train.x)
+    scaled = [_with_x(e, standardize(e.x, mean, std)) for e in (raw.train, raw.val, raw.test)]
+    return RawSplits(*scaled), mean, std
+
+
+def _binarize(raw: RawSplits, config: DataConfig) -> RawSplits:
+    """Static: train once with RandomState(seed); static and dynamic: val and test per protocol."""
+    if config.binarize == "none":
+        return raw
+    train = raw.train
+    if config.binarize == "static":
+        train = _with_x(train, binarize_once(train.x, config.seed))
+    return RawSplits(
+        train=train,
+        val=_with_x(raw.val, binarize_once(raw.val.x, VAL_BINARIZE_SEED)),
+        test=_with_x(raw.test, binarize_once(raw.test.x, TEST_BINARIZE_SEED)),
+    )
+
+
+def _scaling(raw: RawSplits, config: DataConfig) -> str:
+    """One sentence saying how stored values became model inputs."""
+    if config.binarize == "static":
+        return (
+            f"{raw.train.scaling}; train binarized once x~Bernoulli(pixel) "
+            f"(RandomState({config.seed})); {_EVAL_BINARIZED}"
+        )
+    if config.binarize == "dynamic":
+        return (
+            f"{raw.train.scaling}; train dynamically binarized x~Bernoulli(pixel) per batch; "
+            f"{_EVAL_BINARIZED}"
+        )
+    return raw.train.scaling
+
+
+def _to_split(examples: RawExamples, limit: int | None) -> Split:
+    """Tensors of the first `limit` examples (all when None), copied so nothing else is kept."""
+    x, y = examples.x[:limit], None if examples.y is None else examples.y[:limit]
+    x_tensor = torch.from_numpy(np.array(x, dtype=np.float32, order="C", copy=limit is not None))
+    y_tensor = None if y is None else torch.from_numpy(np.array(y, dtype=np.int64, order="C"))
+    return Split(x_tensor, y_tensor)
+
+
+def _num_classes(raw: RawSplits) -> int | None:
+    labels = [e.y for e in (raw.train, raw.val, raw.test) if e.y is not None]
+    return int(max(y.max() for y in labels)) + 1 if labels else None
+
+
+def _make_spec(
+    raw: RawSplits, config: DataConfig, stats: tuple[np.ndarray, np.ndarray] | None
+) -> DataSpec:
+    """DataSpec of the final splits; stats are the table (mean, std), None for images."""
+    return DataSpec(
+        shape=tuple(int(s) for s in raw.train.x.shape[1:]),
+        kind=raw.train.kind,
+        binarize=config.binarize,
+        levels=2 if config.binarize != "none" else raw.train.levels,
+        source=config.source,
+        scaling=_scaling(raw, config),
+        feature_mean=None if stats is None else tuple(float(m) for m in stats[0]),
+        feature_std=None if stats is None else tuple(float(s) for s in stats[1]),
+        num_classes=_num_classes(raw),
+    )
+
+
+def load_data(config: DataConfig) -> DataSplits:
+    """Load, split, scale and binarize the data that `config` names.
+
+    Returns DataSplits whose x tensors are float32 (N, *spec.shape): images in [0, 1]
+    (val/test in {0, 1} when binarized), tables standardized by train statistics.
+    Raises DataError for missing or malformed data, ConfigError for options that do not fit.
+    """
+    raw = _read_source(config)
+    stats = None
+    if raw.train.kind == "table":
+        if config.binarize != "none":
+            raise ConfigError(f"tables cannot be binarized, got binarize={config.binarize!r}")
+        raw, mean, std = _standardize(raw)
+        stats = (mean, std)
+    raw = _binarize(raw, config)
+    splits = DataSplits(
+        train=_to_split(raw.train, config.train_limit),
+        val=_to_split(raw.val, config.eval_limit),
+        test=_to_split(raw.test, config.eval_limit),
+        spec=_make_spec(raw, config, stats),
+    )
+    logger.info(
+        "loaded %s: train %d, val %d, test %d, shape %s",
+        config.source,
+        len(splits.train),
+        len(splits.val),
+        len(splits.test),
+        splits.spec.shape,
+    )
+    return splits

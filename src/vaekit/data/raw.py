@@ -1,0 +1,67 @@
+"""Numpy containers for examples before they become tensors, and the random split of user data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vaekit.errors import ConfigError, DataError
+
+TEST_FRACTION = 0.2
+VAL_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class RawExamples:
+    """Examples of one source, validated and scaled, not yet split.
+
+    x: (N, *shape); images float32 in [0, 1], tables float64 as stored.
+    y: (N,) int64 labels >= 0, or None.
+    kind: "image" | "table"; levels: distinct stored values or None; scaling: one sentence.
+    """
+
+    x: np.ndarray
+    y: np.ndarray | None
+    kind: str
+    levels: int | None
+    scaling: str
+
+
+@dataclass(frozen=True)
+class RawSplits:
+    """Train/val/test arrays sharing kind, levels and scaling (see RawExamples)."""
+
+    train: RawExamples
+    val: RawExamples
+    test: RawExamples
+
+
+def take(examples: RawExamples, index: np.ndarray | slice) -> RawExamples:
+    """The examples at `index` (an index array or a slice), as contiguous copies or views."""
+    y = None if examples.y is None else examples.y[index]
+    return RawExamples(examples.x[index], y, examples.kind, examples.levels, examples.scaling)
+
+
+def split_examples(examples: RawExamples, val_size: int | None, seed: int) -> RawSplits:
+    """Split with a RandomState(seed) permutation: 20% test, val_size (default 10%) val, rest train.
+
+    Each split keeps file order (its indices are sorted). Raises DataError for fewer than 3
+    examples and ConfigError when val_size leaves no training examples.
+    """
+    num = examples.x.shape[0]
+    if num < 3:
+        raise DataError(f"need at least 3 examples to make train/val/test splits, got {num}")
+    num_test = max(1, int(num * TEST_FRACTION))
+    num_val = val_size if val_size is not None else max(1, int(num * VAL_FRACTION))
+    if num - num_test - num_val < 1:
+        raise ConfigError(
+            f"val_size={num_val} leaves no training examples ({num} examples, {num_test} for test)"
+        )
+    perm = np.random.RandomState(seed).permutation(num)
+    test_idx = np.sort(perm[:num_test])
+    val_idx = np.sort(perm[num_test : num_test + num_val])
+    train_idx = np.sort(perm[num_test + num_val :])
+    return RawSplits(
+        train=take(examples, train_idx), val=take(examples, val_idx), test=take(examples, test_idx)
+    )

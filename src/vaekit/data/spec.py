@@ -1,0 +1,105 @@
+"""DataSpec: what a model needs to know about the data; saved in config.json."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from vaekit.data.config import BINARIZE_MODES
+from vaekit.errors import ConfigError
+
+KINDS = ("image", "table")
+_TUPLE_FIELDS = ("shape", "feature_mean", "feature_std")
+
+
+def _check_feature_stats(name: str, values: tuple[float, ...] | None, num_dims: int) -> None:
+    if values is None:
+        return
+    if not isinstance(values, tuple) or len(values) != num_dims:
+        raise ConfigError(f"{name} must be a tuple of {num_dims} floats, got {values!r}")
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+        raise ConfigError(f"{name} must hold finite numbers, got {values!r}")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Shape, kind and scaling of the examples a model is trained on.
+
+    shape: per-example shape, (C, H, W) for images, (D,) for tables.
+    kind: "image" | "table".
+    binarize: "none" | "static" | "dynamic".
+    levels: number of distinct stored values (2 when binarized, 256 for uint8 images,
+        17 for sklearn digits); None for continuous values and tables.
+    source: the dataset name or the path given.
+    scaling: one human sentence saying how raw values became model inputs.
+    feature_mean, feature_std: tables only, per-column train statistics used to standardize.
+    num_classes: number of label classes, None without labels.
+    """
+
+    shape: tuple[int, ...]
+    kind: str
+    binarize: str
+    levels: int | None
+    source: str
+    scaling: str
+    feature_mean: tuple[float, ...] | None = None
+    feature_std: tuple[float, ...] | None = None
+    num_classes: int | None = None
+
+    def __post_init__(self) -> None:
+        if (
+            not isinstance(self.shape, tuple)
+            or not self.shape
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in self.shape)
+        ):
+            raise ConfigError(
+                f"shape must be a non-empty tuple of positive ints, got {self.shape!r}"
+            )
+        if self.kind not in KINDS:
+            raise ConfigError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.binarize not in BINARIZE_MODES:
+            raise ConfigError(
+                f"binarize must be one of {', '.join(BINARIZE_MODES)}, got {self.binarize!r}"
+            )
+        if self.kind == "table" and self.binarize != "none":
+            raise ConfigError(f"tables cannot be binarized, got binarize={self.binarize!r}")
+        if self.levels is not None and (not isinstance(self.levels, int) or self.levels < 2):
+            raise ConfigError(f"levels must be an integer >= 2 or None, got {self.levels!r}")
+        if self.num_classes is not None and (
+            not isinstance(self.num_classes, int) or self.num_classes < 1
+        ):
+            raise ConfigError(
+                f"num_classes must be a positive integer or None, got {self.num_classes!r}"
+            )
+        _check_feature_stats("feature_mean", self.feature_mean, self.num_dims)
+        _check_feature_stats("feature_std", self.feature_std, self.num_dims)
+
+    @property
+    def num_dims(self) -> int:
+        """Number of scalar values per example (product of shape)."""
+        return math.prod(self.shape)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; tuples become lists."""
+        d = dataclasses.asdict(self)
+        for key in _TUPLE_FIELDS:
+            if d[key] is not None:
+                d[key] = list(d[key])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DataSpec:
+        """Inverse of to_dict; an unknown key raises ConfigError naming it."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in d:
+            if key not in known:
+                raise ConfigError(
+                    f"unknown DataSpec key {key!r}; known: {', '.join(sorted(known))}"
+                )
+        fixed = dict(d)
+        for key in _TUPLE_FIELDS:
+            if isinstance(fixed.get(key), list):
+                fixed[key] = tuple(fixed[key])
+        return cls(**fixed)
