@@ -88,7 +88,20 @@ def test_resume_extends_a_finished_run(digits_run, tmp_path):
     shutil.copytree(digits_run, copy)
     result = run_cli("train", "--out", str(copy), "--resume", "--epochs", "7", "--quiet")
     assert result.returncode == 0, result.stderr
-    assert len((copy / "metrics.csv").read_text().splitlines()) == 1 + 7
+    lines = (copy / "metrics.csv").read_text().splitlines()
+    assert len(lines) == 1 + 7
+    assert lines[0].startswith("epoch,step,train_loss,")  # column order survives a resume
+
+
+def test_resume_falls_back_when_latest_config_is_corrupt(digits_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(digits_run, copy)
+    (copy / "checkpoints" / "latest" / "config.json").write_text("{not json")
+    result = run_cli("train", "--out", str(copy), "--resume", "--epochs", "7", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "unusable" in result.stderr
 
 
 @pytest.mark.skipif(not FMNIST.is_dir(), reason="dataset-fashion-mnist is not installed")
@@ -107,3 +120,29 @@ def test_fashion_mnist_slice_end_to_end(tmp_path):
     assert 100 < report["nll_nats"] < 543  # better than a uniform coin per pixel (784 ln 2)
     result = run_cli("sample", str(run_dir), "-n", "16", "--out", str(tmp_path / "s.png"))
     assert result.returncode == 0, result.stderr
+
+
+def test_quiet_training_prints_no_progress_to_stdout(tmp_path):
+    result = run_cli(
+        "train", "--data", "digits", "--epochs", "2", "--hidden-dims", "16", "--latent-dim", "2",
+        "--out", str(tmp_path / "q"), "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "epoch 1:" not in result.stdout and "epoch 1:" not in result.stderr
+    header = (tmp_path / "q" / "metrics.csv").read_text().splitlines()[0]
+    assert header.startswith("epoch,step,train_loss,")
+
+
+def test_eval_on_the_train_split_of_a_dynamic_run_scores_binary_data(digits_run):
+    report = json.loads(run_cli("eval", str(digits_run), "--split", "train", "--json").stdout)
+    assert report["density_note"] == ""  # binarized once, so the figures are code lengths
+
+
+def test_outputs_get_the_usual_mode_not_mkstemps_0600(digits_run):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("model.safetensors", "samples.png", "report.md"):
+        mode = (digits_run / name).stat().st_mode & 0o777
+        assert mode == 0o666 & ~umask, (name, oct(mode))

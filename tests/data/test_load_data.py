@@ -50,9 +50,9 @@ def test_digits_split_depends_on_seed_only():
 def test_static_binarization_follows_protocol():
     grey = load_data(DataConfig(seed=3))
     bits = load_data(DataConfig(seed=3, binarize="static"))
-    assert bits.spec.levels == 2 and "RandomState(3)" in bits.spec.scaling
-    # train: RandomState(seed); val: RandomState(1); test: RandomState(0); one call each
-    for name, rng_seed in (("train", 3), ("val", 1), ("test", 0)):
+    assert bits.spec.levels == 2 and "RandomState(1003)" in bits.spec.scaling
+    # train: RandomState(1000 + seed), apart from val's RandomState(1) and test's RandomState(0)
+    for name, rng_seed in (("train", 1003), ("val", 1), ("test", 0)):
         pixels = getattr(grey, name).x.numpy().reshape(-1, 64)
         expected = np.random.RandomState(rng_seed).random_sample(pixels.shape) < pixels
         got = getattr(bits, name)

@@ -40,6 +40,7 @@ def test_run_directory_has_checkpoint_metrics_and_loadable_model(tmp_path, digit
     loaded = VAE.from_pretrained(tmp_path)
     assert same_weights(weights(loaded), weights(model))
     assert loaded.metadata["data"]["source"] == "digits"
+    assert loaded.metadata["data_config"]["source"] == "digits"  # so `vaekit eval` can reload
 
 
 def test_same_seed_gives_identical_weights(digits, small_vae):
@@ -100,7 +101,11 @@ def test_persistent_non_finite_loss_stops_with_training_error(digits, small_vae)
     spec = dataclasses.replace(digits.spec, binarize="none")
     data = DataSplits(train=Split(x=x, y=None), val=digits.val, test=digits.test, spec=spec)
     with pytest.raises(TrainingError, match="non-finite"):
-        fit(small_vae(), data, TrainConfig(epochs=50, batch_size=8, max_consecutive_skips=5))
+        fit(
+            small_vae(),
+            data,
+            TrainConfig(epochs=50, batch_size=8, rollback_after=3, max_rollbacks=2),
+        )
 
 
 def test_kl_warmup_is_linear_then_flat():

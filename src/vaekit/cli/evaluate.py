@@ -27,9 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--iw-samples", type=int, default=0, help="K importance samples for the NLL (0: ELBO only)"
     )
     parser.add_argument("--limit", type=int, default=None, help="score only the first N examples")
-    parser.add_argument("--batch-size", type=int, default=100, help="examples per batch")
+    parser.add_argument("--batch-size", type=int, default=50, help="examples per batch")
     parser.add_argument(
-        "--chunk-size", type=int, default=100, help="importance samples per pass (bounds memory)"
+        "--chunk-size", type=int, default=200, help="importance samples per pass (bounds memory)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -75,7 +75,7 @@ def _describe(report) -> str:
         lines.append(f"  ELBO        {report.elbo_nats:10.3f} nats/example (higher is better)")
     if report.nll_nats is not None:
         lines.append(
-            f"  NLL (K={report.iw_samples:<4}) {report.nll_nats:9.3f} nats/example "
+            f"  NLL (K={report.iw_samples}) ".ljust(14) + f"{report.nll_nats:10.3f} nats/example "
             "(lower is better)"
         )
     if report.bits_per_dim is not None:
@@ -85,4 +85,6 @@ def _describe(report) -> str:
     lines.append(f"  reconstruction {report.reconstruction_nats:7.3f} nats/example")
     if report.kl_nats is not None:
         lines.append(f"  KL          {report.kl_nats:10.3f} nats/example")
+    if report.density_note:
+        lines.append(f"  note: {report.density_note}")
     return "\n".join(lines)

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
-from vaekit.cli import encode, evaluate, interpolate, reconstruct, sample, train, traverse
 from vaekit.errors import VaekitError
 from vaekit.version import __version__
 
+# command -> (module under vaekit.cli, help); modules are imported when their command runs
 COMMANDS = {
-    "train": (train, "train a model and write a run directory"),
-    "eval": (evaluate, "ELBO, importance-weighted NLL and bits/dim on a split"),
-    "sample": (sample, "generate new examples from the prior"),
-    "reconstruct": (reconstruct, "originals next to their reconstructions"),
-    "interpolate": (interpolate, "decode a latent path between two examples"),
-    "traverse": (traverse, "vary one latent coordinate at a time"),
-    "encode": (encode, "posterior means/log-variances of a split to .npz"),
+    "train": ("train", "train a model and write a run directory"),
+    "eval": ("evaluate", "ELBO, importance-weighted NLL and bits/dim on a split"),
+    "sample": ("sample", "generate new examples from the prior"),
+    "reconstruct": ("reconstruct", "originals next to their reconstructions"),
+    "interpolate": ("interpolate", "decode a latent path between two examples"),
+    "traverse": ("traverse", "vary one latent coordinate at a time"),
+    "encode": ("encode", "posterior means/log-variances of a split to .npz"),
 }
 
 EXIT_USER_ERROR = 2
@@ -32,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vaekit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(f"vaekit.cli.{module_name}")
         module.add_arguments(subparsers.add_parser(name, help=help_text, description=help_text))
     return parser
 
@@ -40,11 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="vaekit: %(levelname)s: %(message)s",
-        stream=sys.stderr,
+        level=logging.WARNING, format="vaekit: %(levelname)s: %(message)s", stream=sys.stderr
     )
-    module, _ = COMMANDS[args.command]
+    if args.verbose:  # vaekit's own debug lines only, not every library's
+        logging.getLogger("vaekit").setLevel(logging.DEBUG)
+    module = importlib.import_module(f"vaekit.cli.{COMMANDS[args.command][0]}")
     try:
         return module.run(args)
     except VaekitError as err:

@@ -39,13 +39,14 @@ class ProgressBar(TrainCallback):
             )
 
     def on_epoch_end(self, state, metrics: dict[str, float]) -> None:
-        if self.bar is not None and "val_elbo_nats" in metrics:
+        if self.enabled and self.bar is not None and "val_elbo_nats" in metrics:
             self.bar.write(
                 f"epoch {int(metrics['epoch'])}: "
                 f"train loss {metrics.get('train_loss', float('nan')):.2f}, "
                 f"val ELBO {metrics['val_elbo_nats']:.2f} nats "
                 f"({metrics['val_bits_per_dim']:.4f} bits/dim), "
-                f"{metrics['train_samples_per_second']:.0f} samples/s"
+                f"{metrics['train_samples_per_second']:.0f} samples/s",
+                file=sys.stderr,
             )
 
     def on_fit_end(self, state) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from vaekit.data import DataConfig, DataSplits, Split, load_data
+from vaekit.data.binarize import binarize_once
 from vaekit.errors import CheckpointError, ConfigError
 from vaekit.models import LatentVariableModel, load_model
 
@@ -61,10 +62,19 @@ def run_data(model: LatentVariableModel, *, eval_limit: int | None = None) -> Da
     return load_data(config)
 
 
+TRAIN_SCORING_SEED = 2  # val uses RandomState(1), test RandomState(0)
+
+
 def pick_split(data: DataSplits, name: str) -> Split:
+    """A split as scored: a dynamically binarized train split is binarized once, with a fixed
+    seed, so commands see the same binary data the model was trained on (in distribution)."""
     if name not in ("train", "val", "test"):
         raise ConfigError(f"unknown split {name!r}; choose train, val or test")
-    return getattr(data, name)
+    split = getattr(data, name)
+    if name == "train" and data.spec.binarize == "dynamic":
+        bits = binarize_once(split.x.numpy(), TRAIN_SCORING_SEED)
+        split = Split(x=torch.from_numpy(bits), y=split.y)
+    return split
 
 
 def check_output(path: str | os.PathLike, suffixes: tuple[str, ...]) -> Path:

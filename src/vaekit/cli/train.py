@@ -12,8 +12,9 @@ import torch
 from vaekit.cli.pictures import write_run_pictures
 from vaekit.cli.progress import ProgressBar
 from vaekit.cli.runtime import add_device_arguments, apply_runtime
+from vaekit.cli.signals import stop_on_signals
 from vaekit.data import DataConfig, DataSpec, load_data
-from vaekit.errors import ConfigError
+from vaekit.errors import CheckpointError, ConfigError
 from vaekit.models import MODELS, LatentVariableModel, read_model_config
 from vaekit.training import TrainConfig, fit, has_checkpoint
 
@@ -46,7 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="bernoulli | gaussian (default: bernoulli for images, gaussian for tables)",
     )
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="default 10; with --resume, the run's own"
+    )
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
@@ -79,19 +82,27 @@ def run(args: argparse.Namespace) -> int:
         train_config = _train_config(args)
         data = load_data(data_config)
         model = _build_model(args, data.spec)
-    model.metadata["data_config"] = data_config.to_dict()
     model.to(device)
     logger.info(
         "training %s on %s (%d examples)", type(model).__name__, data.spec.source, len(data.train)
     )
-    state = fit(
-        model,
-        data,
-        train_config,
-        run_dir=run_dir,
-        resume=args.resume,
-        callbacks=[ProgressBar(enabled=not args.quiet)],
-    )
+    with stop_on_signals() as stop:
+        state = fit(
+            model,
+            data,
+            train_config,
+            run_dir=run_dir,
+            resume=args.resume,
+            callbacks=[ProgressBar(enabled=not args.quiet)],
+            should_stop=stop,
+        )
+    if state.interrupted:
+        print(
+            f"vaekit: stopped by {stop.signal_name}: checkpoint saved at step {state.step}; "
+            f"continue with: vaekit train --out {run_dir} --resume",
+            file=sys.stderr,
+        )
+        return stop.exit_code
     pictures = write_run_pictures(model, data, run_dir, seed=args.seed)
     last = state.history[-1] if state.history else {}
     if "val_elbo_nats" in last:
@@ -117,7 +128,7 @@ def _data_config(args: argparse.Namespace) -> DataConfig:
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        epochs=args.epochs,
+        epochs=10 if args.epochs is None else args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
         seed=args.seed,
@@ -152,12 +163,21 @@ def _resumed_setup(args: argparse.Namespace, run_dir: Path):
     """Configs of the run being resumed, from its latest checkpoint; --epochs may extend it."""
     from vaekit.models import build_model
 
-    folder = run_dir / "checkpoints" / "latest"
-    if not folder.is_dir():
-        folder = run_dir / "checkpoints" / "previous"
-    payload = read_model_config(folder)
+    if not has_checkpoint(run_dir):
+        raise ConfigError(f"{run_dir} has no checkpoint to resume; start a run without --resume")
+    payload, problems = None, []
+    for name in ("latest", "previous"):  # the same order restore_checkpoint tries
+        try:
+            payload = read_model_config(run_dir / "checkpoints" / name)
+            break
+        except CheckpointError as err:
+            problems.append(str(err))
+    if payload is None:
+        raise CheckpointError(f"no readable checkpoint in {run_dir}: {problems[0]}")
     model = build_model(payload["model"]["name"], payload["model"]["config"])
-    train_payload = {**payload.get("train", {}), "epochs": args.epochs}
+    train_payload = dict(payload.get("train", {}))
+    if args.epochs is not None:
+        train_payload["epochs"] = args.epochs
     return (
         DataConfig.from_dict(payload.get("data_config", {})),
         model,

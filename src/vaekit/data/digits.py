@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import load_digits
 
 from vaekit.data.config import DataConfig
 from vaekit.data.raw import RawExamples, RawSplits, split_examples
@@ -16,6 +15,8 @@ def load_digits_splits(config: DataConfig) -> RawSplits:
 
     Split with RandomState(config.seed): 20% test, 10% (or config.val_size) val, rest train.
     """
+    from sklearn.datasets import load_digits  # here: importing sklearn takes over a second
+
     bunch = load_digits()
     x = (bunch.images.astype(np.float32) / np.float32(16)).reshape(-1, 1, 8, 8)
     y = bunch.target.astype(np.int64)

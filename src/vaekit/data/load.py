@@ -36,6 +36,7 @@ FILE_READERS: dict[str, Callable[[Path, DataConfig], RawExamples]] = {
     ".npz": read_npz,
     ".csv": read_csv_table,
 }
+STATIC_TRAIN_SEED_OFFSET = 1000
 _EVAL_BINARIZED = "val/test binarized once (val RandomState(1), test RandomState(0))"
 
 
@@ -71,12 +72,13 @@ def _standardize(raw: RawSplits) -> tuple[RawSplits, np.ndarray, np.ndarray]:
 
 
 def _binarize(raw: RawSplits, config: DataConfig) -> RawSplits:
-    """Static: train once with RandomState(seed); static and dynamic: val and test per protocol."""
+    """Static: train once with RandomState(seed + 1000); static and dynamic: val and test per
+    protocol. The offset keeps train's noise apart from test's RandomState(0) at seed 0."""
     if config.binarize == "none":
         return raw
     train = raw.train
     if config.binarize == "static":
-        train = _with_x(train, binarize_once(train.x, config.seed))
+        train = _with_x(train, binarize_once(train.x, STATIC_TRAIN_SEED_OFFSET + config.seed))
     return RawSplits(
         train=train,
         val=_with_x(raw.val, binarize_once(raw.val.x, VAL_BINARIZE_SEED)),
@@ -89,7 +91,7 @@ def _scaling(raw: RawSplits, config: DataConfig) -> str:
     if config.binarize == "static":
         return (
             f"{raw.train.scaling}; train binarized once x~Bernoulli(pixel) "
-            f"(RandomState({config.seed})); {_EVAL_BINARIZED}"
+            f"(RandomState({STATIC_TRAIN_SEED_OFFSET + config.seed})); {_EVAL_BINARIZED}"
         )
     if config.binarize == "dynamic":
         return (
@@ -149,6 +151,7 @@ def load_data(config: DataConfig) -> DataSplits:
         val=_to_split(raw.val, config.eval_limit),
         test=_to_split(raw.test, config.eval_limit),
         spec=_make_spec(raw, config, stats),
+        config=config,
     )
     logger.info(
         "loaded %s: train %d, val %d, test %d, shape %s",

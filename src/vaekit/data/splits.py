@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
+from vaekit.data.config import DataConfig
 from vaekit.data.spec import DataSpec
 from vaekit.errors import DataError
 
@@ -46,6 +47,7 @@ class DataSplits:
     val: Split
     test: Split
     spec: DataSpec
+    config: DataConfig | None = None  # how load_data made these splits; None if built by hand
 
     def __post_init__(self) -> None:
         for name, split in (("train", self.train), ("val", self.val), ("test", self.test)):

@@ -19,8 +19,8 @@ def evaluate(
     iw_samples: int = 0,
     split: str = "test",
     data_scaling: str = "",
-    batch_size: int = 100,
-    chunk_size: int = 100,
+    batch_size: int = 50,
+    chunk_size: int = 200,
     generator: torch.Generator | None = None,
     progress: ProgressFn | None = None,
 ) -> EvalReport:
@@ -68,4 +68,18 @@ def evaluate(
         kl_nats=float(kls.double().mean()) if model.has_likelihood_bound else None,
         data_scaling=data_scaling,
         seconds=time.perf_counter() - started,
+        density_note=density_note(model, x),
     )
+
+
+def density_note(model: LatentVariableModel, x: torch.Tensor) -> str:
+    """Say when nats are not a code length: bits/dim only means one for discrete data."""
+    likelihood = getattr(model.config, "likelihood", "")
+    if likelihood == "bernoulli" and not bool(((x == 0) | (x == 1)).all()):
+        return (
+            "Bernoulli likelihood of non-binary values: not a normalized density, "
+            "so bits/dim is not a code length; binarize the data for comparable figures"
+        )
+    if likelihood == "gaussian":
+        return "continuous Gaussian density: nats are not a code length of discrete data"
+    return ""

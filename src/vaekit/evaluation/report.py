@@ -15,6 +15,7 @@ class EvalReport:
     importance-weighted bound with `iw_samples` samples (lower is better; None when
     iw_samples is 0 or the model has no likelihood bound). bits_per_dim is nll_nats (or -ELBO
     when no NLL was computed) / (num_dims * ln 2), and `bits_per_dim_source` says which.
+    density_note is non-empty when the numbers are not code lengths of discrete data.
     """
 
     split: str
@@ -29,6 +30,7 @@ class EvalReport:
     kl_nats: float | None
     data_scaling: str
     seconds: float
+    density_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -38,8 +38,8 @@ def log_likelihood_scores(
     x: torch.Tensor,
     num_samples: int,
     *,
-    batch_size: int = 100,
-    chunk_size: int = 100,
+    batch_size: int = 50,
+    chunk_size: int = 200,
     generator: torch.Generator | None = None,
     progress: ProgressFn | None = None,
 ) -> torch.Tensor:

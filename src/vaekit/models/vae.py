@@ -54,7 +54,7 @@ class VAE(LatentVariableModel):
         x: torch.Tensor,
         k: int = 1000,
         *,
-        chunk_size: int | None = 100,
+        chunk_size: int | None = 200,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Importance-weighted log p(x) estimate, K = k samples: (B,) nats (a lower bound)."""

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; never open a window
-import matplotlib.pyplot as plt  # noqa: E402
-
-from vaekit.io import write_with_atomic  # noqa: E402
+from vaekit.io import write_with_atomic
 
 
 def plot_training_curves(rows: list[dict[str, float]], path: str | os.PathLike) -> None:
     """Plot per-epoch train loss and validation negative ELBO (nats) to a PNG."""
+    import matplotlib  # imported here: it costs half a second at every CLI start
+
+    matplotlib.use("Agg")  # files only; never open a window
+    import matplotlib.pyplot as plt
+
     epochs = [row["epoch"] for row in rows]
     figure, axis = plt.subplots(figsize=(6, 4), dpi=100)
     axis.plot(

@@ -22,7 +22,9 @@ def prior_samples(
 ) -> torch.Tensor:
     """Decode z ~ p(z) (std scaled by temperature): (N, *input_shape)."""
     if not model.has_likelihood_bound:
-        raise ConfigError(f"a {type(model).__name__} has no prior to sample from; train a VAE")
+        raise ConfigError(
+            f"{type(model).__name__} models have no prior to sample from; train a VAE"
+        )
     if num_samples < 1 or temperature <= 0:
         raise ConfigError(
             f"need num_samples >= 1 and temperature > 0, got {num_samples}, {temperature}"

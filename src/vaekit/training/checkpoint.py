@@ -2,39 +2,48 @@
 
 Layout: run_dir/checkpoints/latest/ and run_dir/checkpoints/previous/, each holding
 config.json + model.safetensors (a loadable model) + train_state.safetensors (optimizer
-tensors, RNG state) + train_state.json (counters, optimizer settings). A new checkpoint is
-written whole into a temporary folder and then renamed into place; the model is also
-exported to run_dir/ itself for `from_pretrained(run_dir)`.
+tensors, RNG state) + train_state.json (counters, optimizer settings) + checksums.json
+(SHA-256 of each of those files, verified on restore). A new checkpoint is written whole
+into a temporary folder, fsynced, and then renamed into place, so a crash at any moment
+leaves at least one complete checkpoint; the model is also exported to run_dir/ itself for
+`from_pretrained(run_dir)`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
 
 from vaekit.errors import CheckpointError
-from vaekit.io import read_json, read_tensors, write_json, write_tensors
+from vaekit.io import read_json, read_tensors, sha256_file, write_json, write_tensors
 from vaekit.io.atomic import fsync_dir
 from vaekit.models import load_model, load_state_strict, save_model
 from vaekit.training.state import TrainState, optimizer_from_files, optimizer_to_files
 
+logger = logging.getLogger(__name__)
+
 CHECKPOINTS = "checkpoints"
 STATE_TENSORS = "train_state.safetensors"
 STATE_JSON = "train_state.json"
+CHECKSUMS = "checksums.json"
+CHECKED_FILES = ("config.json", "model.safetensors", STATE_TENSORS, STATE_JSON)
 
 
 def save_checkpoint(run_dir: str | os.PathLike, state: TrainState) -> Path:
     """Write a checkpoint, rotate latest -> previous, export the model; returns its folder."""
     root = Path(run_dir) / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".tmp-*"):  # left by a run killed while writing
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = root / f".tmp-{state.step}"
-    shutil.rmtree(tmp, ignore_errors=True)
     save_model(state.model, tmp)
     tensors, optimizer_json = optimizer_to_files(state.optimizer)
     tensors["rng.noise"] = state.noise_generator.get_state()
     write_tensors(tmp / STATE_TENSORS, tensors)
     write_json(tmp / STATE_JSON, {**state.counters(), "optimizer": optimizer_json})
+    write_json(tmp / CHECKSUMS, {name: sha256_file(tmp / name) for name in CHECKED_FILES})
     fsync_dir(tmp)
     latest, previous = root / "latest", root / "previous"
     if latest.exists():
@@ -61,6 +70,8 @@ def restore_checkpoint(run_dir: str | os.PathLike, state: TrainState) -> Path:
             continue
         try:
             _restore_from(folder, state)
+            if errors:
+                logger.warning("latest checkpoint unusable (%s); resumed from %s", errors[0], name)
             return folder
         except CheckpointError as err:
             errors.append(f"{name}: {err}")
@@ -68,7 +79,19 @@ def restore_checkpoint(run_dir: str | os.PathLike, state: TrainState) -> Path:
     raise CheckpointError(f"no usable checkpoint in {root} ({detail})")
 
 
+def verify_checksums(folder: Path) -> None:
+    """Raise CheckpointError unless every file matches checksums.json."""
+    expected = read_json(folder / CHECKSUMS)
+    for name in CHECKED_FILES:
+        path = folder / name
+        if not path.is_file():
+            raise CheckpointError(f"{path} is missing")
+        if sha256_file(path) != expected.get(name):
+            raise CheckpointError(f"{path} does not match its checksum")
+
+
 def _restore_from(folder: Path, state: TrainState) -> None:
+    verify_checksums(folder)
     saved = load_model(folder)
     if type(saved) is not type(state.model) or saved.config != state.model.config:
         raise CheckpointError(f"{folder} holds a different model than the one being trained")

@@ -18,6 +18,11 @@ class TrainConfig:
     (None = off). A step whose loss is non-finite is skipped; max_consecutive_skips in a row
     stop training with an error. checkpoint_every adds a checkpoint every N steps besides the
     one at each epoch end (None = epoch ends only).
+
+    Non-finite steps (loss or gradient norm NaN/inf) are skipped and counted. After
+    `rollback_after` in a row, the weights and optimizer go back to the last good checkpoint
+    and the learning rate is multiplied by `rollback_lr_factor`; after `max_rollbacks`
+    rollbacks, training stops with TrainingError.
     """
 
     epochs: int = 10
@@ -29,16 +34,20 @@ class TrainConfig:
     grad_clip: float | None = None
     eval_batch_size: int = 1000
     log_every: int = 50
-    max_consecutive_skips: int = 20
+    rollback_after: int = 5
+    rollback_lr_factor: float = 0.5
+    max_rollbacks: int = 3
     checkpoint_every: int | None = None
 
     def __post_init__(self) -> None:
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
         positive.update(eval_batch_size=self.eval_batch_size, log_every=self.log_every)
-        positive.update(max_consecutive_skips=self.max_consecutive_skips)
+        positive.update(rollback_after=self.rollback_after)
         for name, value in positive.items():
             if not value > 0:
                 raise ConfigError(f"{name} must be > 0, got {value}")
+        if not 0 < self.rollback_lr_factor <= 1 or self.max_rollbacks < 0:
+            raise ConfigError("rollback_lr_factor must be in (0, 1] and max_rollbacks >= 0")
         if self.beta < 0 or self.kl_warmup_epochs < 0:
             raise ConfigError("beta and kl_warmup_epochs must be >= 0")
         if self.grad_clip is not None and not self.grad_clip > 0:

@@ -6,7 +6,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -34,32 +34,40 @@ def fit(
     run_dir: str | os.PathLike | None = None,
     resume: bool = False,
     callbacks: Sequence[TrainCallback] = (),
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrainState:
     """Train `model` on data.train, validating on data.val after each epoch.
 
     With run_dir, each epoch ends with metrics.csv and a checkpoint there; resume=True
-    continues from the newest checkpoint in run_dir. Returns the final TrainState.
+    continues from the newest checkpoint in run_dir. `should_stop` is polled after every
+    step (the CLI sets it on SIGINT/SIGTERM): when it returns True, a checkpoint is written
+    and fit returns with state.interrupted set. Returns the final TrainState.
     """
     state = TrainState.create(model, config)
     model.metadata.update(data=data.spec.to_dict(), train=config.to_dict())
+    if data.config is not None:  # lets `vaekit eval` and friends reload the same data
+        model.metadata["data_config"] = data.config.to_dict()
     if resume:
         if run_dir is None:
             raise CheckpointError("resume needs a run directory")
         folder = restore_checkpoint(run_dir, state)
         logger.info("resumed from %s at step %d (epoch %d)", folder, state.step, state.epoch)
+    state.take_snapshot()
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
     for callback in callbacks:
         callback.on_fit_start(state, steps_per_epoch * config.epochs)
     while state.epoch < config.epochs:
         started = time.perf_counter()
-        totals = run_epoch(state, data, steps_per_epoch, run_dir, callbacks)
+        totals = run_epoch(state, data, steps_per_epoch, run_dir, callbacks, should_stop)
+        if state.interrupted:
+            break
         row = epoch_row(state, data, totals, time.perf_counter() - started)
         state.history.append(row)
         state.epoch += 1
         state.batch_in_epoch = 0
         if run_dir is not None:
             write_metrics_csv(run_dir, state.history)
-            save_checkpoint(run_dir, state)
+        mark_good(state, run_dir)
         for callback in callbacks:
             callback.on_epoch_end(state, row)
     for callback in callbacks:
@@ -79,6 +87,7 @@ def run_epoch(
     steps_per_epoch: int,
     run_dir: str | os.PathLike | None,
     callbacks: Sequence[TrainCallback],
+    should_stop: Callable[[], bool] | None = None,
 ) -> StepTotals:
     """Take the remaining steps of epoch `state.epoch`; returns its running totals."""
     config = state.config
@@ -100,20 +109,29 @@ def run_epoch(
         if dynamic:
             x = binarize_batch(x, generator=state.noise_generator)
         beta = kl_weight(state.step, beta=config.beta, warmup_steps=warmup_steps)
-        take_step(state, x, beta, (totals, window))
+        took_step = take_step(state, x, beta, (totals, window))
         state.batch_in_epoch = index + 1
+        if should_stop is not None and should_stop():
+            state.interrupted = True
+            mark_good(state, run_dir)
+            return totals
+        if not took_step:
+            continue
         if state.step % config.log_every == 0 or state.batch_in_epoch == steps_per_epoch:
             metrics = {**window.means(), "kl_weight": beta, "epoch": state.epoch}
             window = StepTotals()
             for callback in callbacks:
                 callback.on_step(state, metrics)
-        if (
-            run_dir is not None
-            and config.checkpoint_every
-            and state.step % config.checkpoint_every == 0
-        ):
-            save_checkpoint(run_dir, state)
+        if config.checkpoint_every and state.step % config.checkpoint_every == 0:
+            mark_good(state, run_dir)
     return totals
+
+
+def mark_good(state: TrainState, run_dir: str | os.PathLike | None) -> None:
+    """Record the current state as the one to return to: in memory, and on disk if asked."""
+    state.take_snapshot()
+    if run_dir is not None:
+        save_checkpoint(run_dir, state)
 
 
 def epoch_row(state: TrainState, data: DataSplits, totals: StepTotals, seconds: float) -> dict:

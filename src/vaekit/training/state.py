@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,35 @@ class TrainState:
     batch_in_epoch: int = 0
     skipped_steps: int = 0
     consecutive_skips: int = 0
+    rollbacks: int = 0
+    interrupted: bool = False
     history: list[dict[str, float]] = field(default_factory=list)
+    snapshot: dict[str, Any] | None = field(default=None, repr=False)
+    snapshot_step: int = 0
+
+    def take_snapshot(self) -> None:
+        """Remember the weights and optimizer state as the last good state (in memory)."""
+        self.snapshot = {
+            "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+        }
+        self.snapshot_step = self.step
+
+    def rollback_to_snapshot(self, lr_factor: float) -> None:
+        """Restore the last good weights and optimizer state, then scale the learning rate.
+
+        Step, epoch and data position keep moving forward: the batches that caused the
+        trouble are not replayed.
+        """
+        if self.snapshot is None:
+            raise RuntimeError("no snapshot to roll back to")
+        self.model.load_state_dict(self.snapshot["model"])
+        self.optimizer.load_state_dict(self.snapshot["optimizer"])
+        for group in self.optimizer.param_groups:
+            group["lr"] *= lr_factor
+        self.rollbacks += 1
+        self.consecutive_skips = 0
+        self.take_snapshot()  # the lowered rate is part of the new good state
 
     @classmethod
     def create(cls, model: LatentVariableModel, config: TrainConfig) -> TrainState:
@@ -41,6 +70,7 @@ class TrainState:
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
             "skipped_steps": self.skipped_steps,
+            "rollbacks": self.rollbacks,
             "history": self.history,
         }
 
@@ -50,6 +80,7 @@ class TrainState:
             self.epoch = int(payload["epoch"])
             self.batch_in_epoch = int(payload["batch_in_epoch"])
             self.skipped_steps = int(payload["skipped_steps"])
+            self.rollbacks = int(payload.get("rollbacks", 0))
             self.history = list(payload["history"])
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(

@@ -1,4 +1,4 @@
-"""One optimizer step, with the non-finite guard."""
+"""One optimizer step, with the non-finite guard and rollback to the last good state."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ def take_step(
 ) -> bool:
     """One Adam step on loss = -mean(log p(x|z) - beta * KL). Returns False if skipped.
 
-    A step with a non-finite loss or gradient norm changes nothing and is counted; too many
-    in a row raise TrainingError.
+    A step with a non-finite loss or gradient norm changes nothing and is counted; see
+    `handle_skip` for what happens when they persist.
     """
     model, optimizer, config = state.model, state.optimizer, state.config
     terms = model.training_terms(x, generator=state.noise_generator)
@@ -63,7 +63,7 @@ def take_step(
         finite = bool(torch.isfinite(grad_norm))
     if not finite:
         optimizer.zero_grad(set_to_none=True)
-        record_skip(state)
+        handle_skip(state)
         return False
     optimizer.step()
     state.step += 1
@@ -73,12 +73,24 @@ def take_step(
     return True
 
 
-def record_skip(state: TrainState) -> None:
+def handle_skip(state: TrainState) -> None:
+    """Count a skipped step; on a run of them, roll back with a lower learning rate."""
+    config = state.config
     state.skipped_steps += 1
     state.consecutive_skips += 1
-    logger.warning("skipped a non-finite step (%d skipped so far)", state.skipped_steps)
-    if state.consecutive_skips >= state.config.max_consecutive_skips:
+    logger.debug("skipped a non-finite step (%d so far)", state.skipped_steps)
+    if state.consecutive_skips < config.rollback_after:
+        return
+    if state.rollbacks >= config.max_rollbacks:
         raise TrainingError(
-            f"training diverged: {state.consecutive_skips} non-finite steps in a row at step "
-            f"{state.step}; try a lower --lr (now {state.config.lr:g}) or --grad-clip 1.0"
+            f"training diverged: {state.consecutive_skips} non-finite steps in a row after "
+            f"{state.rollbacks} rollbacks (step {state.step}); try a lower --lr "
+            f"(started at {config.lr:g}) or --grad-clip 1.0"
         )
+    state.rollback_to_snapshot(config.rollback_lr_factor)
+    logger.warning(
+        "%d non-finite steps in a row: rolled back to step %d, learning rate now %g",
+        config.rollback_after,
+        state.snapshot_step,
+        state.optimizer.param_groups[0]["lr"],
+    )

@@ -1,0 +1,40 @@
+"""How a benchmark ran: command, versions, threads, processor. Printed and written with results."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+import numpy as np
+import torch
+
+import vaekit
+
+
+def processor_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def run_description() -> dict[str, str]:
+    return {
+        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+        "vaekit": vaekit.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "threads": str(torch.get_num_threads()),
+        "cpu": f"{processor_name()} ({os.cpu_count()} logical cores visible)",
+        "machine": f"{platform.system()} {platform.machine()}",
+    }
+
+
+def markdown_block(info: dict[str, str]) -> str:
+    return "\n".join(f"- {key}: `{value}`" for key, value in info.items())

@@ -1,0 +1,82 @@
+"""The reference: the canonical MLP VAE written the textbook way (BENCHMARKS.md).
+
+A plain PyTorch loop as in the well-known PyTorch example: a DataLoader over a TensorDataset,
+shuffle, sigmoid decoder with per-batch BCE(sum) + analytic KL, Adam. Kept independent of
+vaekit's code on purpose; it is the yardstick, so it must not share vaekit's maths.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+
+class TextbookVAE(nn.Module):
+    def __init__(self, data_dim: int = 784, hidden: int = 400, latent: int = 20) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(data_dim, hidden)
+        self.fc21 = nn.Linear(hidden, latent)
+        self.fc22 = nn.Linear(hidden, latent)
+        self.fc3 = nn.Linear(latent, hidden)
+        self.fc4 = nn.Linear(hidden, data_dim)
+
+    def encode(self, x):
+        h = F.relu(self.fc1(x))
+        return self.fc21(h), self.fc22(h)
+
+    def decode(self, z):
+        return torch.sigmoid(self.fc4(F.relu(self.fc3(z))))
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.decode(z), mu, logvar
+
+
+def textbook_loss(recon, x, mu, logvar):
+    bce = F.binary_cross_entropy(recon, x, reduction="sum")
+    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    return bce + kld
+
+
+def train_textbook(x_train: torch.Tensor, epochs: int, seed: int) -> tuple[TextbookVAE, list[float]]:
+    """x_train: (N, 784) grey pixels in [0, 1]; dynamically binarized each batch."""
+    torch.manual_seed(seed)
+    model = TextbookVAE()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loader = DataLoader(TensorDataset(x_train), batch_size=128, shuffle=True)
+    losses = []
+    for _ in range(epochs):
+        total = 0.0
+        for (batch,) in loader:
+            batch = torch.bernoulli(batch)
+            optimizer.zero_grad()
+            recon, mu, logvar = model(batch)
+            loss = textbook_loss(recon, batch, mu, logvar)
+            loss.backward()
+            total += loss.item()
+            optimizer.step()
+        losses.append(total / len(x_train))
+    return model, losses
+
+
+@torch.no_grad()
+def textbook_iwae(model: TextbookVAE, x: torch.Tensor, k: int, seed: int) -> torch.Tensor:
+    """Straightforward importance-weighted log p(x): one image at a time, K samples. (N,) nats."""
+    torch.manual_seed(seed)
+    scores = []
+    for image in x:
+        mu, logvar = model.encode(image[None])
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn(k, mu.shape[1])
+        z = mu + eps * std
+        probs = model.decode(z).clamp(1e-7, 1 - 1e-7)
+        log_px_z = (image * probs.log() + (1 - image) * (1 - probs).log()).sum(1)
+        log_pz = (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(1)
+        log_qz = (-0.5 * eps.pow(2) - 0.5 * math.log(2 * math.pi) - torch.log(std)).sum(1)
+        scores.append(torch.logsumexp(log_px_z + log_pz - log_qz, 0) - math.log(k))
+    return torch.stack(scores)
