@@ -7,6 +7,7 @@ a config file is an error, never a silently ignored setting.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, TypeVar
@@ -72,7 +73,13 @@ def _coerce(name: str, value: Any, hint: Any, owner: str) -> Any:
             return value
         raise ConfigError(f"{owner}.{name} must be one of {list(args)}, got {value!r}")
     if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise ConfigError(f"{owner}.{name} is too large: {value!r}") from None
+        if not math.isfinite(number):
+            raise ConfigError(f"{owner}.{name} must be finite, got {value!r}")
+        return number
     if hint is Any or (isinstance(hint, type) and _is_instance(value, hint)):
         return value
     raise ConfigError(f"{owner}.{name} must be {getattr(hint, '__name__', hint)}, got {value!r}")

@@ -71,6 +71,39 @@ def test_exported_model_with_flipped_byte_is_refused(trained_run, tmp_path):
         VAE.from_pretrained(run_dir)
 
 
+def test_a_config_without_the_weights_checksum_is_refused(trained_run, tmp_path):
+    import json
+
+    run_dir = copy_run(trained_run, tmp_path)
+    payload = json.loads((run_dir / "config.json").read_text())
+    del payload["weights_sha256"]
+    (run_dir / "config.json").write_text(json.dumps(payload))
+    with pytest.raises(CheckpointError, match="weights_sha256"):
+        VAE.from_pretrained(run_dir)
+
+
+def test_a_huge_model_config_is_refused_before_any_allocation(trained_run, tmp_path):
+    import json
+
+    run_dir = copy_run(trained_run, tmp_path)
+    payload = json.loads((run_dir / "config.json").read_text())
+    payload["model"]["config"]["input_shape"] = [1, 100000, 100000]
+    (run_dir / "config.json").write_text(json.dumps(payload))
+    with pytest.raises(CheckpointError, match="input_shape"):
+        VAE.from_pretrained(run_dir)
+
+
+def test_wrong_shapes_are_named_before_real_tensors_are_built(trained_run, tmp_path):
+    import json
+
+    run_dir = copy_run(trained_run, tmp_path)
+    payload = json.loads((run_dir / "config.json").read_text())
+    payload["model"]["config"]["hidden_dims"] = [4096]
+    (run_dir / "config.json").write_text(json.dumps(payload))
+    with pytest.raises(CheckpointError, match="has shape"):
+        VAE.from_pretrained(run_dir)
+
+
 def test_missing_and_extra_tensors_are_named(trained_run, tmp_path):
     from safetensors.torch import load_file, save_file
 
@@ -88,7 +121,9 @@ def test_missing_and_extra_tensors_are_named(trained_run, tmp_path):
         import json
 
         payload = json.loads(config)
-        payload.pop("weights_sha256")  # reach the tensor check behind the checksum
+        from vaekit.io import sha256_file
+
+        payload["weights_sha256"] = sha256_file(run_dir / "model.safetensors")  # pass it
         (run_dir / "config.json").write_text(json.dumps(payload))
         with pytest.raises(CheckpointError, match="stowaway" if change == "extra" else "lacks"):
             load_model(run_dir)

@@ -34,8 +34,10 @@ def test_pickle_in_place_of_weights_is_refused_and_not_run(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(malicious_bytes(marker))
     import json
 
+    from vaekit.io import sha256_file
+
     payload = json.loads((tmp_path / "config.json").read_text())
-    payload.pop("weights_sha256")  # so the loader must parse the file itself
+    payload["weights_sha256"] = sha256_file(tmp_path / "model.safetensors")  # pass the checksum
     (tmp_path / "config.json").write_text(json.dumps(payload))
     with pytest.raises(CheckpointError):
         load_model(tmp_path)

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from vaekit.errors import CheckpointError
@@ -35,6 +35,8 @@ def read_json(path: str | os.PathLike) -> dict:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"{path} is not valid JSON: {err}") from None
+    except RecursionError:
+        raise CheckpointError(f"{path} nests too deeply to be a vaekit JSON file") from None
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path} must hold a JSON object, found {type(payload).__name__}")
     return payload
@@ -44,6 +46,18 @@ def write_tensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor]) -> 
     """Save contiguous CPU copies of `tensors` as safetensors, atomically."""
     plain = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
     write_with_atomic(path, lambda tmp: save_file(plain, str(tmp)))
+
+
+def read_tensor_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
+    """Names and shapes from a safetensors header, without reading any tensor data."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"missing file {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return {name: tuple(handle.get_slice(name).get_shape()) for name in handle.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path} is not a readable safetensors file: {err}") from None
 
 
 def read_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,9 @@ from vaekit.nn import ACTIVATIONS
 from vaekit.priors import PRIORS
 
 ARCHITECTURES = ("mlp", "conv")
+# sanity caps, so a hostile config.json cannot ask for terabytes before weights are read
+MAX_INPUT_DIMS = 2**26
+MAX_WIDTH = 2**16
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,12 @@ class AEConfig:
     def __post_init__(self) -> None:
         if not self.input_shape or any(size < 1 for size in self.input_shape):
             raise ConfigError(f"input_shape must be positive sizes, got {self.input_shape}")
-        if self.latent_dim < 1:
-            raise ConfigError(f"latent_dim must be >= 1, got {self.latent_dim}")
+        if math.prod(self.input_shape) > MAX_INPUT_DIMS:
+            raise ConfigError(
+                f"input_shape {self.input_shape} is larger than {MAX_INPUT_DIMS} values"
+            )
+        if not 1 <= self.latent_dim <= MAX_WIDTH:
+            raise ConfigError(f"latent_dim must be in 1..{MAX_WIDTH}, got {self.latent_dim}")
         _check_choice("arch", self.arch, ARCHITECTURES)
         _check_choice("activation", self.activation, tuple(ACTIVATIONS))
         _check_choice("likelihood", self.likelihood, tuple(LIKELIHOODS))
@@ -43,8 +51,8 @@ class AEConfig:
             raise ConfigError(f"arch 'conv' needs (C, H, W) inputs, got shape {self.input_shape}")
         if self.arch == "conv" and not self.conv_channels:
             raise ConfigError("arch 'conv' needs at least one entry in conv_channels")
-        if any(width < 1 for width in (*self.hidden_dims, *self.conv_channels)):
-            raise ConfigError("hidden_dims and conv_channels must be positive widths")
+        if any(not 1 <= width <= MAX_WIDTH for width in (*self.hidden_dims, *self.conv_channels)):
+            raise ConfigError(f"hidden_dims and conv_channels must be widths in 1..{MAX_WIDTH}")
 
     def to_dict(self) -> dict[str, Any]:
         return config_to_dict(self)

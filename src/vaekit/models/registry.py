@@ -19,7 +19,7 @@ def model_name(model: LatentVariableModel) -> str:
 
 
 def model_class(name: str) -> type[LatentVariableModel]:
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
     return MODELS[name]
 

@@ -11,10 +11,19 @@ import os
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from vaekit.errors import CheckpointError, ConfigError
-from vaekit.io import read_json, read_tensors, sha256_file, write_json, write_tensors
+from vaekit.io import (
+    read_json,
+    read_tensor_shapes,
+    read_tensors,
+    sha256_file,
+    write_json,
+    write_tensors,
+)
 from vaekit.models.base import LatentVariableModel
-from vaekit.models.registry import build_model, model_name
+from vaekit.models.registry import model_class, model_name
 from vaekit.version import __version__
 
 FORMAT_VERSION = 1
@@ -63,25 +72,32 @@ def read_model_config(directory: str | os.PathLike) -> dict[str, Any]:
 def load_model(
     directory: str | os.PathLike, *, expected_class: type | None = None
 ) -> LatentVariableModel:
-    """Rebuild a model from config.json and load model.safetensors into it (strictly)."""
+    """Rebuild a model from config.json and load model.safetensors into it (strictly).
+
+    Order matters for hostile files: the weights' checksum is verified, then the model is
+    built on the meta device (no memory) and its tensor names and shapes are checked against
+    the safetensors header; only then are real tensors allocated and read.
+    """
     directory = Path(directory)
     payload = read_model_config(directory)
     weights_path = directory / WEIGHTS_FILE
     if not weights_path.is_file():
         raise CheckpointError(f"missing file {weights_path}")
     expected_sha = payload.get("weights_sha256")
-    if expected_sha is not None and sha256_file(weights_path) != expected_sha:
+    if not isinstance(expected_sha, str):
+        raise CheckpointError(f"{directory / CONFIG_FILE} lacks the weights_sha256 checksum")
+    if sha256_file(weights_path) != expected_sha:
         raise CheckpointError(f"{weights_path} does not match the checksum in {CONFIG_FILE}")
-    section = payload["model"]
-    try:
-        model = build_model(section.get("name"), section.get("config"))
-    except ConfigError as err:
-        raise CheckpointError(f"{directory / CONFIG_FILE}: {err}") from None
-    if expected_class is not None and not isinstance(model, expected_class):
+    cls, config = _model_config(payload["model"], directory / CONFIG_FILE)
+    if expected_class is not None and not issubclass(cls, expected_class):
         raise CheckpointError(
-            f"{directory} holds a {type(model).__name__}, not a {expected_class.__name__}"
+            f"{directory} holds a {cls.__name__}, not a {expected_class.__name__}"
         )
-    load_state_strict(model, read_tensors(weights_path), weights_path)
+    with torch.device("meta"):
+        skeleton = cls(config)
+    check_tensor_shapes(skeleton.state_dict(), read_tensor_shapes(weights_path), weights_path)
+    model = cls(config)
+    model.load_state_dict(read_tensors(weights_path), strict=True)
     model.metadata = {
         key: value
         for key, value in payload.items()
@@ -91,19 +107,34 @@ def load_model(
     return model
 
 
-def load_state_strict(model: LatentVariableModel, tensors: dict, source: Path) -> None:
-    """Load tensors, naming any missing, unexpected or wrongly shaped one."""
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(expected))
+def _model_config(section: dict, source: Path) -> tuple[type[LatentVariableModel], Any]:
+    try:
+        cls = model_class(section.get("name"))
+        return cls, cls.config_class.from_dict(section.get("config"))
+    except ConfigError as err:
+        raise CheckpointError(f"{source}: {err}") from None
+
+
+def check_tensor_shapes(
+    expected: dict[str, torch.Tensor], shapes: dict[str, tuple[int, ...]], source: Path
+) -> None:
+    """Name any missing, unexpected or wrongly shaped tensor."""
+    missing = sorted(set(expected) - set(shapes))
+    extra = sorted(set(shapes) - set(expected))
     if missing:
         raise CheckpointError(f"{source} lacks tensor {missing[0]!r} ({len(missing)} missing)")
     if extra:
         raise CheckpointError(f"{source} has unexpected tensor {extra[0]!r} ({len(extra)} extra)")
-    for name, tensor in tensors.items():
-        if tensor.shape != expected[name].shape:
+    for name, shape in shapes.items():
+        if tuple(shape) != tuple(expected[name].shape):
             raise CheckpointError(
-                f"{source}: tensor {name!r} has shape {tuple(tensor.shape)}, "
+                f"{source}: tensor {name!r} has shape {tuple(shape)}, "
                 f"the model needs {tuple(expected[name].shape)}"
             )
+
+
+def load_state_strict(model: LatentVariableModel, tensors: dict, source: Path) -> None:
+    """Load tensors, naming any missing, unexpected or wrongly shaped one."""
+    shapes = {name: tuple(tensor.shape) for name, tensor in tensors.items()}
+    check_tensor_shapes(model.state_dict(), shapes, source)
     model.load_state_dict(tensors, strict=True)

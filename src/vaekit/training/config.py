@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +49,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be > 0, got {value}")
         if not 0 < self.rollback_lr_factor <= 1 or self.max_rollbacks < 0:
             raise ConfigError("rollback_lr_factor must be in (0, 1] and max_rollbacks >= 0")
-        if self.beta < 0 or self.kl_warmup_epochs < 0:
-            raise ConfigError("beta and kl_warmup_epochs must be >= 0")
+        if not (0 <= self.beta < math.inf and 0 <= self.kl_warmup_epochs < math.inf):
+            raise ConfigError("beta and kl_warmup_epochs must be finite and >= 0")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ConfigError(f"grad_clip must be > 0, got {self.grad_clip}")
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
