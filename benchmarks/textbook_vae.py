@@ -43,7 +43,9 @@ def textbook_loss(recon, x, mu, logvar):
     return bce + kld
 
 
-def train_textbook(x_train: torch.Tensor, epochs: int, seed: int) -> tuple[TextbookVAE, list[float]]:
+def train_textbook(
+    x_train: torch.Tensor, epochs: int, seed: int
+) -> tuple[TextbookVAE, list[float]]:
     """x_train: (N, 784) grey pixels in [0, 1]; dynamically binarized each batch."""
     torch.manual_seed(seed)
     model = TextbookVAE()
