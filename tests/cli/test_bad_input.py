@@ -130,3 +130,64 @@ def test_unknown_config_key_in_run_is_a_checkpoint_error(tmp_path, digits_run):
 @pytest.mark.parametrize("flag", [["--iw-samples", "-1"], ["--limit", "0"]])
 def test_bad_eval_flags(digits_run, flag):
     assert_clean_failure(run_cli("eval", str(digits_run), *flag))
+
+
+def save_npy(tmp_path, array, name="x.npy"):
+    path = tmp_path / name
+    np.save(path, array)
+    return path
+
+
+@pytest.mark.parametrize(
+    "array,needle",
+    [
+        (np.full((20, 8, 8), 2.5, dtype=np.float32), "[0,"),  # pixel values out of range
+        (np.zeros((0, 8, 8), dtype=np.uint8), "no examples"),
+        (np.zeros((20, 8, 8), dtype=np.complex64), "complex"),
+        (np.array([[np.inf, 1.0]] * 20), "inf"),
+    ],
+)
+def test_hostile_arrays(tmp_path, array, needle):
+    result = train(tmp_path, save_npy(tmp_path, array))
+    assert_clean_failure(result)
+    assert needle.lower() in result.stderr.lower(), result.stderr
+
+
+def test_images_of_mixed_sizes(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(4):
+        Image.fromarray(np.zeros((6, 6 + (i == 3)), dtype=np.uint8)).save(folder / f"{i}.png")
+    assert_clean_failure(train(tmp_path, folder), "3.png")
+
+
+def test_wrong_typed_config_field(tmp_path, digits_run):
+    import json
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(digits_run, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["model"]["config"]["latent_dim"] = "eight"
+    (copy / "config.json").write_text(json.dumps(config))
+    assert_clean_failure(run_cli("eval", str(copy)), "latent_dim")
+
+
+def test_checkpoint_with_a_missing_tensor(tmp_path, digits_run):
+    import json
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from vaekit.io import sha256_file
+
+    copy = tmp_path / "copy"
+    shutil.copytree(digits_run, copy)
+    tensors = load_file(str(copy / "model.safetensors"))
+    tensors.pop(sorted(tensors)[0])
+    save_file(tensors, str(copy / "model.safetensors"))
+    config = json.loads((copy / "config.json").read_text())
+    config["weights_sha256"] = sha256_file(copy / "model.safetensors")
+    (copy / "config.json").write_text(json.dumps(config))
+    assert_clean_failure(run_cli("sample", str(copy), "--out", str(tmp_path / "s.png")), "lacks")
+    assert not (tmp_path / "s.png").exists()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import struct
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -151,3 +155,98 @@ def test_corrupt_files(tmp_path):
     (tmp_path / "bad.npy").write_bytes(b"\x93NUMPY garbage")
     for name in ("bad.npz", "bad.npy"):
         _raises_one_line(DataError, name, load_data, DataConfig(source=str(tmp_path / name)))
+
+
+# ---- inputs found by fuzzing (tests/fuzz): each once escaped as a non-vaekit exception ----
+
+
+def _npy_header(descr, shape, extra=""):
+    """A version 1.0 .npy header for any descr and shape, written from NEP 1, not numpy."""
+    text = f"{{'descr': {descr!r}, 'fortran_order': False, 'shape': {shape!r}, {extra}}}"
+    text += " " * (-(10 + len(text) + 1) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode("latin1")
+
+
+def _npz_bytes(**arrays):
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def _load_bytes(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return load_data(DataConfig(source=str(path)))
+
+
+def _flip_central_dir_byte(data, offset):
+    """data with bit 0 flipped at `offset` bytes into the zip's first central directory entry."""
+    out = bytearray(data)
+    out[data.find(b"PK\x01\x02") + offset] ^= 1
+    return bytes(out)
+
+
+NPZ_XY = _npz_bytes(x=np.random.RandomState(0).rand(6, 3), y=np.arange(6))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "match"),
+    [
+        ("z.npy", NPZ_XY, r"is an \.npz archive"),  # was AttributeError (NpzFile)
+        ("a.npz", _npy_header("<f8", (6, 3)) + bytes(144), r"is a \.npy array"),  # TypeError
+        ("m.npz", None, r"member x\.npy.*not a valid \.npy"),  # was AttributeError (bytes)
+        ("e.npz", _flip_central_dir_byte(NPZ_XY, 8), "encrypted"),  # was RuntimeError
+        ("c.npz", _flip_central_dir_byte(NPZ_XY, 10), "compression"),  # NotImplementedError
+        ("h.npy", _npy_header("<f8", (10**14,)), "more than"),  # was a 728 TiB allocation
+        ("o.npy", _npy_header("<f8", (10**30,)), "more than"),  # was OverflowError
+        ("t.npy", b"\x93NUMPY\x01\x00\x06\x00\0\0\0'''", "not a valid"),  # tokenize.TokenError
+        ("k.npy", _npy_header("<f8", (6, 3), "2: 0"), "not a valid"),  # was TypeError
+        ("s.npy", _npy_header("<f8", (6, 3)) + bytes(10), "144 bytes"),  # short data
+        ("p.npy", _npy_header("|O", (6, 3)), "pickle"),  # never unpickled
+    ],
+)
+def test_malformed_array_files(tmp_path, name, data, match):
+    if data is None:  # an .npz whose x.npy member is not an array
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as archive:
+            archive.writestr("x.npy", b"not an array")
+        data = buf.getvalue()
+    message = _raises_one_line(DataError, match, _load_bytes, tmp_path, name, data)
+    assert name in message
+
+
+def test_npz_member_larger_than_cap_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setattr("vaekit.data.npfiles.MAX_ARRAY_BYTES", 100)
+    _raises_one_line(DataError, "uncompressed bytes", _load_bytes, tmp_path, "b.npz", NPZ_XY)
+
+
+def test_fortran_order_and_big_endian_arrays_still_load(tmp_path):
+    x = np.asfortranarray(np.random.RandomState(5).rand(10, 3).astype(">f4"))
+    splits = _load_npy(tmp_path, x)
+    assert splits.spec.shape == (3,)
+    restored = splits.test.x.numpy() * np.array(splits.spec.feature_std) + splits.spec.feature_mean
+    rows = {tuple(np.round(r, 4)) for r in x.astype(np.float64)}
+    assert all(tuple(np.round(r, 4)) in rows for r in restored)
+
+
+def test_table_outside_float32_after_standardizing(tmp_path):
+    """std ~1e-100 in train and 1.0 in test used to come back as inf."""
+    x = 1e-100 * np.arange(1, 11, dtype=np.float64)[:, None]
+    x[np.random.RandomState(0).permutation(10)[0]] = 1.0  # a test index for seed 0
+    _raises_one_line(DataError, "column 0 of the test split.*float32", _load_npy, tmp_path, x)
+
+
+def test_table_whose_mean_overflows_is_a_data_error(tmp_path):
+    x = np.full((10, 2), 1.0)
+    x[:, 1] = 1.5e308  # finite, but the column sum is not
+    _raises_one_line(DataError, "column 1 of the train split", _load_npy, tmp_path, x)
+
+
+def test_nearly_constant_column_is_not_blown_up(tmp_path):
+    """Rounding noise in the std of a constant column counts as std 0 (-> 1)."""
+    x = np.random.RandomState(6).rand(20, 2)
+    x[:, 1] = 0.1 + 0.2  # std of this column is rounding noise, not spread
+    x[0, 1] = 0.3  # one ulp away from 0.1 + 0.2
+    splits = _load_npy(tmp_path, x)
+    assert splits.spec.feature_std[1] == 1.0
+    assert float(splits.train.x[:, 1].abs().max()) < 1e-6

@@ -85,3 +85,46 @@ def test_spec_unknown_key():
 def test_spec_rejects_bad_values(overrides):
     with pytest.raises(ConfigError):
         _spec(**overrides)
+
+
+# ---- inputs found by fuzzing (tests/fuzz): each once escaped as a non-ConfigError ----
+
+
+@pytest.mark.parametrize("cls", [DataConfig, DataSpec])
+@pytest.mark.parametrize("payload", [[1], "digits", None, 3])
+def test_from_dict_rejects_non_dicts(cls, payload):
+    with pytest.raises(ConfigError, match="must be a JSON object"):
+        cls.from_dict(payload)
+
+
+def test_spec_missing_keys_are_named():
+    """DataSpec.from_dict({"shape": [2]}) was a TypeError from __init__."""
+    with pytest.raises(ConfigError, match="missing required key.*kind.*scaling"):
+        DataSpec.from_dict({"shape": [2]})
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"feature_mean": [10**400, 0]},  # was OverflowError from math.isfinite
+        {"feature_mean": [float("inf"), 0]},
+        {"feature_std": [float("nan"), 1]},
+        {"feature_std": [0.0, 1]},
+        {"feature_mean": [True, 0]},
+        {"num_classes": True},
+        {"levels": float("nan")},
+        {"source": float("nan")},
+        {"scaling": ["s"]},
+    ],
+)
+def test_spec_from_dict_rejects_bad_numbers(overrides):
+    with pytest.raises(ConfigError):
+        DataSpec.from_dict({**_spec().to_dict(), **overrides})
+
+
+@pytest.mark.parametrize(
+    "overrides", [{"val_size": float("nan")}, {"seed": float("inf")}, {"eval_limit": 2.0}]
+)
+def test_config_from_dict_rejects_non_integers(overrides):
+    with pytest.raises(ConfigError):
+        DataConfig.from_dict(overrides)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import struct
+import zlib
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -94,3 +98,60 @@ def test_empty_folder_and_top_level_image_with_classes(tmp_path):
     _save(root / "a" / "1.png", _grey(1))
     _save(root / "loose.png", _grey(2))
     _expect_error(root, "loose.png")
+
+
+# ---- inputs found by fuzzing (tests/fuzz) ----
+
+
+def _png_bytes(array):
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _with_ihdr_size(png, width, height):
+    """png with its IHDR width and height replaced and the chunk CRC recomputed."""
+    fields = struct.pack(">II", width, height) + png[24:29]
+    crc = struct.pack(">I", zlib.crc32(b"IHDR" + fields))
+    return png[:16] + fields + crc + png[33:]
+
+
+def _folder_with(tmp_path, name, data):
+    for i in range(4):
+        _save(tmp_path / f"{i}.png", _grey(i))
+    (tmp_path / name).write_bytes(data)
+    return tmp_path
+
+
+def test_png_chunk_longer_than_file(tmp_path):
+    """A 58-byte PNG whose IDAT claims 0xFFFFFFFF bytes made PIL read a 4 GiB buffer."""
+    png = _png_bytes(_grey(0, size=(4, 4)))
+    at = png.index(b"IDAT") - 4
+    data = png[:at] + struct.pack(">I", 2**32 - 1) + png[at + 4 :]
+    _expect_error(_folder_with(tmp_path, "a.png", data), r"a.png: PNG chunk b'IDAT' declares")
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "match"),
+    [
+        (8000, 7000, "big.png: image is 8000x7000, more than 50000000 pixels"),  # our cap
+        (10_000, 10_000, "big.png: .*exceeds limit"),  # PIL's warning, as an error
+        (70_000, 70_000, "big.png: .*exceeds limit"),  # PIL's DecompressionBombError
+    ],
+)
+def test_png_declaring_too_many_pixels(tmp_path, width, height, match):
+    """Refused from the header, before any pixel buffer is allocated."""
+    data = _with_ihdr_size(_png_bytes(_grey(0, size=(4, 4))), width, height)
+    _expect_error(_folder_with(tmp_path, "big.png", data), match)
+
+
+def test_other_formats_behind_a_png_name(tmp_path):
+    buf = io.BytesIO()
+    Image.fromarray(_grey(0)).save(buf, format="BMP")
+    _expect_error(_folder_with(tmp_path, "bmp.png", buf.getvalue()), "bmp.png")
+
+
+def test_jpeg_still_loads(tmp_path):
+    for i in range(5):
+        _save(tmp_path / f"{i}.jpg", _grey(i))
+    assert _load(tmp_path).spec.shape == (1, 5, 4)

@@ -18,6 +18,31 @@ def _check_optional_positive_int(name: str, value: object) -> None:
         raise ConfigError(f"{name} must be a positive integer or None, got {value!r}")
 
 
+def checked_fields(cls: type, d: object) -> dict[str, Any]:
+    """A copy of d, checked to hold only fields of the dataclass cls and all its required ones.
+
+    Raises ConfigError for a non-dict, an unknown key or a missing required key, naming it.
+    """
+    name = cls.__name__
+    if not isinstance(d, dict):
+        raise ConfigError(f"{name} must be a JSON object (dict), got {type(d).__name__}")
+    fields = dataclasses.fields(cls)
+    known = {f.name for f in fields}
+    for key in d:
+        if key not in known:
+            raise ConfigError(f"unknown {name} key {key!r}; known: {', '.join(sorted(known))}")
+    missing = [
+        f.name
+        for f in fields
+        if f.name not in d
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{name} is missing required key(s): {', '.join(missing)}")
+    return dict(d)
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """What to load: a built-in dataset name or a path, plus split and binarization options.
@@ -66,11 +91,5 @@ class DataConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataConfig:
-        """Inverse of to_dict; an unknown key raises ConfigError naming it."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key in d:
-            if key not in known:
-                raise ConfigError(
-                    f"unknown DataConfig key {key!r}; known: {', '.join(sorted(known))}"
-                )
-        return cls(**d)
+        """Inverse of to_dict; a non-dict or an unknown key raises ConfigError naming it."""
+        return cls(**checked_fields(cls, d))

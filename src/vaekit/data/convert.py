@@ -9,11 +9,18 @@ from vaekit.errors import DataError
 
 CHANNEL_COUNTS = (1, 3, 4)
 TABLE_SCALING = "columns standardized by train-split mean/std (std 0 -> 1)"
+_REASON_CHARS = 200
 
 
 def one_line(exc: BaseException) -> str:
     """An exception's message on one line, for DataError messages that wrap it."""
     return " ".join(str(exc).split())
+
+
+def short_reason(exc: BaseException) -> str:
+    """one_line(exc), or the exception's type when it has no message, cut to 200 characters."""
+    text = one_line(exc) or type(exc).__name__
+    return text if len(text) <= _REASON_CHARS else text[:_REASON_CHARS] + "..."
 
 
 def check_finite(x: np.ndarray, source: str) -> None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import struct
+import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from vaekit.data.config import DataConfig
-from vaekit.data.convert import examples_from_arrays, one_line
+from vaekit.data.convert import examples_from_arrays, short_reason
 from vaekit.data.raw import RawExamples
 from vaekit.errors import DataError
 
@@ -19,6 +23,23 @@ logger = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 GREY_MODES = ("L", "LA", "1")
 COLOUR_MODES = ("RGB", "RGBA", "P")
+IMAGE_FORMATS = ("PNG", "JPEG")  # what PIL may decode; content decides, not the suffix
+MAX_IMAGE_PIXELS = 50_000_000
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_CHUNK_HEADER = struct.Struct(">I4s")  # length, type
+_CHUNK_CRC_BYTES = 4
+# what PIL and its decoders raise on corrupt, truncated or oversized files
+DECODE_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    MemoryError,
+    zlib.error,
+    struct.error,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
 
 
 @dataclass(frozen=True)
@@ -60,25 +81,71 @@ def _list_entries(folder: Path) -> tuple[list[_Entry], list[str]]:
     return [_Entry(p, index[p.relative_to(folder).parts[0]]) for p in files], classes
 
 
-def _read_pixels(path: Path) -> np.ndarray:
-    """(H, W, C) uint8 with C = 1 (grey) or 3 (colour)."""
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in GREY_MODES:
-                return np.asarray(im.convert("L"), dtype=np.uint8)[:, :, None]
-            if im.mode in COLOUR_MODES:
-                return np.asarray(im.convert("RGB"), dtype=np.uint8)
-            mode = im.mode
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"{path}: cannot read image ({one_line(exc)})") from exc
+def _check_png_chunks(path: Path) -> None:
+    """Refuse a PNG whose chunk headers declare more bytes than the file holds.
+
+    PIL trusts a chunk's declared length and may try to read it whole (an IDAT length of
+    0xFFFFFFFF in a 58-byte file asks for 4 GiB), so lengths are checked here first.
+    Files that are not PNGs, or end mid chunk header, are left to PIL to refuse.
+    """
+    with path.open("rb") as f:
+        if f.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+            return
+        size = os.fstat(f.fileno()).st_size
+        position = len(PNG_SIGNATURE)
+        while position + _CHUNK_HEADER.size <= size:
+            length, chunk_type = _CHUNK_HEADER.unpack(f.read(_CHUNK_HEADER.size))
+            left = size - position - _CHUNK_HEADER.size - _CHUNK_CRC_BYTES
+            if length > left:
+                raise DataError(
+                    f"{path}: PNG chunk {chunk_type!r} declares {length} bytes, "
+                    f"but only {max(left, 0)} remain in the file"
+                )
+            position += _CHUNK_HEADER.size + length + _CHUNK_CRC_BYTES
+            if chunk_type == b"IEND":
+                return
+            f.seek(position)
+
+
+def _decode(path: Path) -> np.ndarray:
+    """(H, W, C) uint8 with C = 1 (grey) or 3 (colour); the size is checked before decoding."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        im = Image.open(path, formats=IMAGE_FORMATS)
+    with im:
+        width, height = im.size
+        if width * height > MAX_IMAGE_PIXELS:
+            raise DataError(
+                f"{path}: image is {width}x{height}, more than {MAX_IMAGE_PIXELS} pixels"
+            )
+        im.load()
+        if im.mode in GREY_MODES:
+            return np.asarray(im.convert("L"), dtype=np.uint8)[:, :, None]
+        if im.mode in COLOUR_MODES:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8)
+        mode = im.mode
     raise DataError(f"{path}: unsupported image mode {mode!r}; use greyscale or RGB")
+
+
+def _read_pixels(path: Path) -> np.ndarray:
+    """(H, W, C) uint8 with C = 1 (grey) or 3 (colour); DataError names a bad file."""
+    try:
+        _check_png_chunks(path)
+        return _decode(path)
+    except DECODE_ERRORS as exc:
+        raise DataError(f"{path}: cannot read image ({short_reason(exc)})") from exc
 
 
 def _stack(entries: list[_Entry]) -> np.ndarray:
     """(N, H, W, C) uint8; all images must share size and grey/colour."""
     first = _read_pixels(entries[0].path)
-    images = np.empty((len(entries), *first.shape), dtype=np.uint8)
+    try:
+        images = np.empty((len(entries), *first.shape), dtype=np.uint8)
+    except MemoryError as exc:
+        raise DataError(
+            f"{entries[0].path.parent}: not enough memory for {len(entries)} images of "
+            f"{first.shape[1]}x{first.shape[0]}x{first.shape[2]} bytes"
+        ) from exc
     images[0] = first
     for i, entry in enumerate(entries[1:], start=1):
         pixels = _read_pixels(entry.path)

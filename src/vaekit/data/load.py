@@ -64,11 +64,15 @@ def _with_x(examples: RawExamples, x: np.ndarray) -> RawExamples:
     return RawExamples(x, examples.y, examples.kind, examples.levels, examples.scaling)
 
 
-def _standardize(raw: RawSplits) -> tuple[RawSplits, np.ndarray, np.ndarray]:
+def _standardize(raw: RawSplits, source: str) -> tuple[RawSplits, np.ndarray, np.ndarray]:
     """Tables standardized by train-split column mean/std; returns (splits, mean, std)."""
-    mean, std = column_stats(raw.train.x)
-    scaled = [_with_x(e, standardize(e.x, mean, std)) for e in (raw.train, raw.val, raw.test)]
-    return RawSplits(*scaled), mean, std
+    mean, std = column_stats(raw.train.x, source)
+    named = {"train": raw.train, "val": raw.val, "test": raw.test}
+    scaled = {
+        name: _with_x(e, standardize(e.x, mean, std, source=source, split=name))
+        for name, e in named.items()
+    }
+    return RawSplits(**scaled), mean, std
 
 
 def _binarize(raw: RawSplits, config: DataConfig) -> RawSplits:
@@ -143,7 +147,7 @@ def load_data(config: DataConfig) -> DataSplits:
     if raw.train.kind == "table":
         if config.binarize != "none":
             raise ConfigError(f"tables cannot be binarized, got binarize={config.binarize!r}")
-        raw, mean, std = _standardize(raw)
+        raw, mean, std = _standardize(raw, config.source)
         stats = (mean, std)
     raw = _binarize(raw, config)
     splits = DataSplits(

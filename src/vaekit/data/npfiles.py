@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import lzma
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -9,36 +11,87 @@ from pathlib import Path
 import numpy as np
 
 from vaekit.data.config import DataConfig
-from vaekit.data.convert import examples_from_arrays, one_line
+from vaekit.data.convert import examples_from_arrays, short_reason
+from vaekit.data.npyformat import (
+    MAX_ARRAY_BYTES,
+    NPY_MAGIC,
+    ZIP_MAGIC,
+    read_npy_stream,
+)
 from vaekit.data.raw import RawExamples
 from vaekit.errors import DataError
 
 NPZ_KEY_PAIRS = (("x", "y"), ("images", "labels"), ("data", "targets"))
+# what zipfile and its decompressors raise on corrupt archives (encrypted and unsupported
+# compression flags surface as RuntimeError and NotImplementedError)
+ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    struct.error,
+    EOFError,
+    ValueError,
+    OSError,
+    RuntimeError,
+    NotImplementedError,
+    OverflowError,
+    MemoryError,
+)
+
+
+def _magic(path: Path) -> bytes:
+    """The first bytes of path, enough to tell a .npy array from a zip archive."""
+    try:
+        with path.open("rb") as f:
+            return f.read(len(NPY_MAGIC))
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read file ({short_reason(exc)})") from exc
 
 
 def read_npy(path: Path, config: DataConfig) -> RawExamples:
     """A .npy array of shape (N, D) or (N, [C,] H, W[, C]); no labels."""
+    if _magic(path).startswith(ZIP_MAGIC):
+        raise DataError(f"{path}: is an .npz archive (zip), not a .npy array; rename it to .npz")
     try:
-        x = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot load .npy without pickle ({one_line(exc)})") from exc
+        with path.open("rb") as f:
+            x = read_npy_stream(f, path.stat().st_size, str(path))
+    except (OSError, MemoryError) as exc:
+        raise DataError(f"{path}: cannot read .npy file ({short_reason(exc)})") from exc
     return examples_from_arrays(x, None, str(path))
 
 
+def _read_member(archive: zipfile.ZipFile, path: Path, key: str) -> np.ndarray:
+    """The array stored as member `key`.npy, size-checked before it is decompressed."""
+    info = archive.getinfo(f"{key}.npy")
+    source = f"{path} (member {info.filename})"
+    if info.file_size > MAX_ARRAY_BYTES:
+        raise DataError(
+            f"{source}: declares {info.file_size} uncompressed bytes, "
+            f"more than the {MAX_ARRAY_BYTES} allowed"
+        )
+    with archive.open(info) as member:
+        return read_npy_stream(member, info.file_size, source)
+
+
 def _npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    with np.load(path, allow_pickle=False) as npz:
-        keys = set(npz.files)
+    """(x, y or None) from the first key pair of NPZ_KEY_PAIRS whose x member exists."""
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        keys = {name[: -len(".npy")] for name in names if name.endswith(".npy")}
         for x_key, y_key in NPZ_KEY_PAIRS:
             if x_key in keys:
-                return npz[x_key], (npz[y_key] if y_key in keys else None)
+                x = _read_member(archive, path, x_key)
+                return x, (_read_member(archive, path, y_key) if y_key in keys else None)
     expected = " or ".join(f"{x}/{y}" for x, y in NPZ_KEY_PAIRS)
-    raise DataError(f"{path}: expected keys {expected}, found {sorted(keys)}")
+    raise DataError(f"{path}: expected keys {expected}, found {sorted(names)[:10]}")
 
 
 def read_npz(path: Path, config: DataConfig) -> RawExamples:
     """A .npz with examples under x, images or data; optional labels under y, labels or targets."""
+    if _magic(path).startswith(NPY_MAGIC):
+        raise DataError(f"{path}: is a .npy array, not an .npz archive; rename it to .npy")
     try:
         x, y = _npz_arrays(path)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise DataError(f"{path}: cannot load .npz without pickle ({one_line(exc)})") from exc
+    except ZIP_ERRORS as exc:
+        raise DataError(f"{path}: cannot read .npz archive ({short_reason(exc)})") from exc
     return examples_from_arrays(x, y, str(path))

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
-from vaekit.data.config import BINARIZE_MODES
+from vaekit.data.config import BINARIZE_MODES, checked_fields
 from vaekit.errors import ConfigError
 
 KINDS = ("image", "table")
 _TUPLE_FIELDS = ("shape", "feature_mean", "feature_std")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_finite_number(value: object) -> bool:
+    """A real int or float (not bool) that converts to a finite float."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond float range, e.g. 10**400
+        return False
 
 
 def _check_feature_stats(name: str, values: tuple[float, ...] | None, num_dims: int) -> None:
@@ -19,8 +34,9 @@ def _check_feature_stats(name: str, values: tuple[float, ...] | None, num_dims: 
         return
     if not isinstance(values, tuple) or len(values) != num_dims:
         raise ConfigError(f"{name} must be a tuple of {num_dims} floats, got {values!r}")
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
-        raise ConfigError(f"{name} must hold finite numbers, got {values!r}")
+    for value in values:
+        if not _is_finite_number(value):
+            raise ConfigError(f"{name} must hold finite numbers, got {reprlib.repr(value)}")
 
 
 @dataclass(frozen=True)
@@ -52,7 +68,7 @@ class DataSpec:
         if (
             not isinstance(self.shape, tuple)
             or not self.shape
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in self.shape)
+            or not all(_is_int(s) and s > 0 for s in self.shape)
         ):
             raise ConfigError(
                 f"shape must be a non-empty tuple of positive ints, got {self.shape!r}"
@@ -65,16 +81,19 @@ class DataSpec:
             )
         if self.kind == "table" and self.binarize != "none":
             raise ConfigError(f"tables cannot be binarized, got binarize={self.binarize!r}")
-        if self.levels is not None and (not isinstance(self.levels, int) or self.levels < 2):
+        if self.levels is not None and (not _is_int(self.levels) or self.levels < 2):
             raise ConfigError(f"levels must be an integer >= 2 or None, got {self.levels!r}")
-        if self.num_classes is not None and (
-            not isinstance(self.num_classes, int) or self.num_classes < 1
-        ):
+        if self.num_classes is not None and (not _is_int(self.num_classes) or self.num_classes < 1):
             raise ConfigError(
                 f"num_classes must be a positive integer or None, got {self.num_classes!r}"
             )
+        for name in ("source", "scaling"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{name} must be a string, got {getattr(self, name)!r}")
         _check_feature_stats("feature_mean", self.feature_mean, self.num_dims)
         _check_feature_stats("feature_std", self.feature_std, self.num_dims)
+        if self.feature_std is not None and min(self.feature_std) <= 0:
+            raise ConfigError(f"feature_std must be positive, got {min(self.feature_std)!r}")
 
     @property
     def num_dims(self) -> int:
@@ -91,14 +110,8 @@ class DataSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataSpec:
-        """Inverse of to_dict; an unknown key raises ConfigError naming it."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        for key in d:
-            if key not in known:
-                raise ConfigError(
-                    f"unknown DataSpec key {key!r}; known: {', '.join(sorted(known))}"
-                )
-        fixed = dict(d)
+        """Inverse of to_dict; a non-dict, an unknown or a missing key raises ConfigError."""
+        fixed = checked_fields(cls, d)
         for key in _TUPLE_FIELDS:
             if isinstance(fixed.get(key), list):
                 fixed[key] = tuple(fixed[key])

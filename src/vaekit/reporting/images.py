@@ -44,7 +44,7 @@ def save_image_grid(
     path: str | os.PathLike,
     *,
     num_columns: int | None = None,
-    min_side: int = 256,
+    min_side: int = 512,
 ) -> None:
     """Write a PNG grid of images (N, C, H, W) in [0, 1], upscaled (nearest) to >= min_side px."""
     grid = image_grid(images, num_columns=num_columns)
