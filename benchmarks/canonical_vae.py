@@ -13,13 +13,12 @@ written independently re-scores the reference on a slice, to check the evaluator
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
 
-from benchmarks.machine_info import markdown_block, run_description
+from benchmarks.machine_info import run_description, write_results
 from benchmarks.textbook_vae import TextbookVAE, textbook_iwae, train_textbook
 from vaekit import VAE, DataConfig, TrainConfig, VAEConfig, evaluate, fit, load_data
 
@@ -99,7 +98,7 @@ def main() -> None:
     check = {"images": int(check_x.shape[0]), "independent_nll": independent.mean().item(),
              "vaekit_nll": ours}  # fmt: skip
     print(check, flush=True)
-    write_results(args, info, per_seed, check, int(x_test.shape[0]))
+    write_report(args, info, per_seed, check, int(x_test.shape[0]))
 
 
 def mean_std(values: list[float]) -> str:
@@ -108,7 +107,7 @@ def mean_std(values: list[float]) -> str:
     return f"{t.mean().item():.2f}{spread}"
 
 
-def write_results(args, info, per_seed, check, num_test) -> None:
+def write_report(args, info, per_seed, check, num_test) -> None:
     systems = list(next(iter(per_seed.values())))
     lines = [
         "# Canonical MLP VAE: vaekit vs the textbook PyTorch loop",
@@ -144,18 +143,9 @@ def write_results(args, info, per_seed, check, num_test) -> None:
         f"Evaluator check on the first seed's textbook model, first {check['images']} test "
         f"images: an independent per-image IWAE gives {check['independent_nll']:.2f} nats, "
         f"vaekit's evaluator {check['vaekit_nll']:.2f} nats (different random draws).",
-        "",
-        "## How this was run",
-        "",
-        markdown_block(info),
-        "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines))
-    payload = {"run": info, "per_seed": {str(k): v for k, v in per_seed.items()},
-               "evaluator_check": check}  # fmt: skip
-    args.out.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    payload = {"per_seed": {str(k): v for k, v in per_seed.items()}, "evaluator_check": check}
+    write_results(args.out, lines, info, payload)
 
 
 if __name__ == "__main__":

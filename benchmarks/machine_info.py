@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,3 +40,12 @@ def run_description() -> dict[str, str]:
 
 def markdown_block(info: dict[str, str]) -> str:
     return "\n".join(f"- {key}: `{value}`" for key, value in info.items())
+
+
+def write_results(out: Path, lines: list[str], info: dict[str, str], payload: dict) -> None:
+    """Write out (markdown: lines + how this was run) and out.json (payload + run info)."""
+    text = [*lines, "", "## How this was run", "", markdown_block(info), ""]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(text))
+    out.with_suffix(".json").write_text(json.dumps({"run": info, **payload}, indent=2) + "\n")
+    print(f"wrote {out}")

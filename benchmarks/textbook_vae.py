@@ -8,6 +8,7 @@ vaekit's code on purpose; it is the yardstick, so it must not share vaekit's mat
 from __future__ import annotations
 
 import math
+import time
 
 import torch
 import torch.nn.functional as F
@@ -44,15 +45,19 @@ def textbook_loss(recon, x, mu, logvar):
 
 
 def train_textbook(
-    x_train: torch.Tensor, epochs: int, seed: int
-) -> tuple[TextbookVAE, list[float]]:
-    """x_train: (N, 784) grey pixels in [0, 1]; dynamically binarized each batch."""
+    x_train: torch.Tensor, epochs: int, seed: int, batch_size: int = 128
+) -> tuple[TextbookVAE, list[dict[str, float]]]:
+    """x_train: (N, 784) grey pixels in [0, 1]; dynamically binarized each batch.
+
+    Returns the model and one {"loss", "seconds"} row per epoch.
+    """
     torch.manual_seed(seed)
     model = TextbookVAE()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loader = DataLoader(TensorDataset(x_train), batch_size=128, shuffle=True)
-    losses = []
+    loader = DataLoader(TensorDataset(x_train), batch_size=batch_size, shuffle=True)
+    history = []
     for _ in range(epochs):
+        started = time.perf_counter()
         total = 0.0
         for (batch,) in loader:
             batch = torch.bernoulli(batch)
@@ -62,8 +67,8 @@ def train_textbook(
             loss.backward()
             total += loss.item()
             optimizer.step()
-        losses.append(total / len(x_train))
-    return model, losses
+        history.append({"loss": total / len(x_train), "seconds": time.perf_counter() - started})
+    return model, history
 
 
 @torch.no_grad()

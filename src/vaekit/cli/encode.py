@@ -9,6 +9,7 @@ import torch
 
 from vaekit.cli.runtime import (
     add_device_arguments,
+    add_run_arguments,
     apply_runtime,
     check_output,
     open_model,
@@ -19,8 +20,7 @@ from vaekit.io import write_with_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir")
-    parser.add_argument("--split", default="test")
+    add_run_arguments(parser, with_split=True)
     parser.add_argument("--limit", type=int, default=None, help="encode only the first N examples")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument(

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from vaekit.cli.runtime import (
     add_device_arguments,
+    add_run_arguments,
     apply_runtime,
     open_model,
     pick_split,
@@ -21,8 +22,7 @@ from vaekit.evaluation import evaluate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir", help="a run directory written by `vaekit train`")
-    parser.add_argument("--split", default="test", help="train | val | test (default: test)")
+    add_run_arguments(parser, with_split=True)
     parser.add_argument(
         "--iw-samples", type=int, default=0, help="K importance samples for the NLL (0: ELBO only)"
     )

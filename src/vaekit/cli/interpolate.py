@@ -7,6 +7,7 @@ import argparse
 from vaekit.cli.outputs import save_tensor_output
 from vaekit.cli.runtime import (
     add_device_arguments,
+    add_run_arguments,
     apply_runtime,
     check_output,
     open_model,
@@ -19,8 +20,7 @@ from vaekit.sampling import interpolate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir")
-    parser.add_argument("--split", default="test")
+    add_run_arguments(parser, with_split=True)
     parser.add_argument(
         "--pair", type=int, nargs=2, default=[0, 1], metavar=("I", "J"), help="example indices"
     )

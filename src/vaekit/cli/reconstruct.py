@@ -9,6 +9,7 @@ import torch
 from vaekit.cli.outputs import save_tensor_output
 from vaekit.cli.runtime import (
     add_device_arguments,
+    add_run_arguments,
     apply_runtime,
     check_output,
     open_model,
@@ -21,8 +22,7 @@ from vaekit.sampling import reconstructions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir")
-    parser.add_argument("--split", default="test")
+    add_run_arguments(parser, with_split=True)
     parser.add_argument("-n", "--num-examples", type=int, default=16)
     parser.add_argument(
         "--out", default="reconstructions.png", help=".png (pairs side by side) or .npy"

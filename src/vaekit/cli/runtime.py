@@ -14,6 +14,12 @@ from vaekit.errors import CheckpointError, ConfigError
 from vaekit.models import LatentVariableModel, load_model
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, *, with_split: bool) -> None:
+    parser.add_argument("run_dir", help="a run directory written by `vaekit train`")
+    if with_split:
+        parser.add_argument("--split", default="test", help="train | val | test (default: test)")
+
+
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (default: auto)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")

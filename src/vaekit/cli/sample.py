@@ -7,6 +7,7 @@ import argparse
 from vaekit.cli.outputs import save_tensor_output
 from vaekit.cli.runtime import (
     add_device_arguments,
+    add_run_arguments,
     apply_runtime,
     check_output,
     open_model,
@@ -17,7 +18,7 @@ from vaekit.sampling import prior_samples
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("run_dir")
+    add_run_arguments(parser, with_split=False)
     parser.add_argument("-n", "--num-samples", type=int, default=64)
     parser.add_argument("--temperature", type=float, default=1.0, help="scale of the prior's std")
     parser.add_argument("--out", default="samples.png", help=".png grid or .npy array")

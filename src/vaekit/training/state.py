@@ -59,7 +59,7 @@ class TrainState:
 
     @classmethod
     def create(cls, model: LatentVariableModel, config: TrainConfig) -> TrainState:
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        optimizer = make_adam(model, config.lr)
         noise_generator = torch.Generator(device=_device_of(model))
         noise_generator.manual_seed(config.seed + 1)
         return cls(model=model, optimizer=optimizer, noise_generator=noise_generator, config=config)
@@ -86,6 +86,14 @@ class TrainState:
             raise CheckpointError(
                 f"train_state.json is missing or has a bad field: {err}"
             ) from None
+
+
+def make_adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam with the fused kernel (one pass over all parameters) where torch offers it."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # device or torch version without it
+        return torch.optim.Adam(model.parameters(), lr=lr)
 
 
 def optimizer_to_files(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 
 import torch
@@ -58,9 +57,7 @@ def take_step(
     finite = bool(torch.isfinite(loss))
     if finite:
         loss.backward()
-        max_norm = config.grad_clip if config.grad_clip is not None else math.inf
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-        finite = bool(torch.isfinite(grad_norm))
+        finite = bool(torch.isfinite(gradient_norm(model, config.grad_clip)))
     if not finite:
         optimizer.zero_grad(set_to_none=True)
         handle_skip(state)
@@ -71,6 +68,18 @@ def take_step(
     for total in totals:
         total.add(loss.detach(), reconstruction.detach(), kl.detach(), x.shape[0])
     return True
+
+
+def gradient_norm(model: torch.nn.Module, max_norm: float | None) -> torch.Tensor:
+    """Global gradient norm; gradients are clipped to max_norm when one is given.
+
+    Without clipping, only the norm is computed (for the non-finite check), sparing
+    clip_grad_norm_'s multiply of every gradient by 1.
+    """
+    if max_norm is not None:
+        return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
+    norms = [torch.linalg.vector_norm(p.grad) for p in model.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
 
 
 def handle_skip(state: TrainState) -> None:

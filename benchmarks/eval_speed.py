@@ -1,0 +1,119 @@
+"""Importance-weighted NLL evaluation: vaekit's batched, chunked evaluator against a
+straightforward one (loop over images, one batch of K samples each), same model, same run.
+
+Each configuration runs in its own process so its peak RSS is its own; vaekit runs at several
+chunk sizes to show that memory follows the chunk size the user sets.
+
+    python -m benchmarks.eval_speed                      # K = 1000 on 1,000 test images
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks.machine_info import run_description, write_results
+from vaekit import VAE, DataConfig, VAEConfig, load_data
+from vaekit.evaluation import log_likelihood_scores
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "eval_speed.md"
+
+
+@torch.inference_mode()
+def straightforward_nll(model: VAE, x: torch.Tensor, k: int) -> torch.Tensor:
+    """One image at a time: encode, K reparameterized samples, decode, log-mean-exp. (N,)"""
+    scores = []
+    for image in x:
+        posterior = model.encode(image[None])
+        z = posterior.mean + posterior.std * torch.randn(k, posterior.mean.shape[1])
+        log_px_z = model.decode(z).log_prob(image.expand(k, *image.shape))
+        log_w = log_px_z + model.prior().log_prob(z) - posterior.log_prob(z)
+        scores.append(torch.logsumexp(log_w, 0) - math.log(k))
+    return -torch.stack(scores)
+
+
+def worker(args) -> dict:
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = VAE(VAEConfig(input_shape=(1, 28, 28), latent_dim=20, hidden_dims=(400,))).eval()
+    x = load_data(DataConfig(source="fashion-mnist", binarize="dynamic", eval_limit=args.images))
+    x = x.test.x
+    base_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    if args.worker == "straightforward":
+        nll = straightforward_nll(model, x, args.iw_samples)
+    else:
+        nll = -log_likelihood_scores(model, x, args.iw_samples, batch_size=args.batch_size,
+                                     chunk_size=args.chunk_size)  # fmt: skip
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"seconds": seconds, "images_per_second": len(x) / seconds,
+            "nll_nats": nll.mean().item(), "peak_rss_mib": peak_kib / 1024,
+            "rss_growth_mib": (peak_kib - base_kib) / 1024}  # fmt: skip
+
+
+def run(args, name: str, batch_size: int = 0, chunk_size: int = 0) -> dict:
+    command = [sys.executable, "-m", "benchmarks.eval_speed", "--worker", name,
+               "--images", str(args.images), "--iw-samples", str(args.iw_samples),
+               "--threads", str(args.threads), "--batch-size", str(batch_size),
+               "--chunk-size", str(chunk_size)]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=1000)
+    parser.add_argument("--iw-samples", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--chunk-sizes", type=int, nargs="+", default=[50, 200, 1000])
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--batch-size", type=int, default=50, help=argparse.SUPPRESS)
+    parser.add_argument("--chunk-size", type=int, default=200, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args)))
+        return
+    info = run_description()
+    print("\n".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    rows = {"straightforward (per image, K at once)": run(args, "straightforward")}
+    print(rows, flush=True)
+    for chunk in args.chunk_sizes:
+        batch = max(1, 10_000 // chunk)  # about 10,000 decoder rows per pass
+        rows[f"vaekit (batch {batch}, chunk {chunk})"] = run(args, "vaekit", batch, chunk)
+        print(rows, flush=True)
+    write_report(args, info, rows)
+
+
+def write_report(args, info, rows) -> None:
+    reference = next(iter(rows.values()))["seconds"]
+    lines = [
+        "# Importance-weighted NLL evaluation speed",
+        "",
+        f"Canonical MLP VAE (untrained weights: speed does not depend on them), K = "
+        f"{args.iw_samples}, the first {args.images} images of the fixed-binarized "
+        f"Fashion-MNIST test set, {args.threads} threads. Each row is its own process. "
+        "Written by `benchmarks/eval_speed.py`; do not edit by hand.",
+        "",
+        "| evaluator | seconds | images/s | speed-up | NLL (nats) | peak RSS (MiB) | "
+        "RSS growth during eval (MiB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        lines.append(f"| {name} | {row['seconds']:.1f} | {row['images_per_second']:.1f} | "
+                     f"{reference / row['seconds']:.2f}x | {row['nll_nats']:.2f} | "
+                     f"{row['peak_rss_mib']:.0f} | {row['rss_growth_mib']:.0f} |")  # fmt: skip
+    write_results(args.out, lines, info, {"rows": rows})
+
+
+if __name__ == "__main__":
+    main()
