@@ -358,7 +358,9 @@ def merge_status(result: TargetResult, work: Path, crash_dir: Path) -> float | N
 def fuzz_target(name: str, seconds: float, crash_dir: Path, max_runs: int = 10) -> TargetResult:
     """Fuzz for `seconds` (not counting start-up), restarting after libFuzzer kills a child."""
     result = TargetResult(name)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
+    # an existing PYTHONPATH comes first, so an older vaekit can be fuzzed for comparison
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*paths, str(REPO / "src"), str(REPO)])}
     while result.seconds < seconds - 2 and result.runs < max_runs:
         remaining = seconds - result.seconds
         with tempfile.TemporaryDirectory(prefix=f"fuzz-{name}-") as tmp:
