@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--iw-samples", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--chunk-sizes", type=int, nargs="+", default=[50, 200, 1000])
+    parser.add_argument("--rows-per-pass", type=int, default=2000, help="batch x chunk")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, default=50, help=argparse.SUPPRESS)
@@ -88,7 +89,7 @@ def main() -> None:
     rows = {"straightforward (per image, K at once)": run(args, "straightforward")}
     print(rows, flush=True)
     for chunk in args.chunk_sizes:
-        batch = max(1, 10_000 // chunk)  # about 10,000 decoder rows per pass
+        batch = max(1, args.rows_per_pass // chunk)
         rows[f"vaekit (batch {batch}, chunk {chunk})"] = run(args, "vaekit", batch, chunk)
         print(rows, flush=True)
     write_report(args, info, rows)

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--iw-samples", type=int, default=0, help="K importance samples for the NLL (0: ELBO only)"
     )
     parser.add_argument("--limit", type=int, default=None, help="score only the first N examples")
-    parser.add_argument("--batch-size", type=int, default=50, help="examples per batch")
+    parser.add_argument("--batch-size", type=int, default=10, help="examples per batch")
     parser.add_argument(
         "--chunk-size", type=int, default=200, help="importance samples per pass (bounds memory)"
     )

@@ -19,7 +19,7 @@ def evaluate(
     iw_samples: int = 0,
     split: str = "test",
     data_scaling: str = "",
-    batch_size: int = 50,
+    batch_size: int = 10,
     chunk_size: int = 200,
     generator: torch.Generator | None = None,
     progress: ProgressFn | None = None,

@@ -38,14 +38,16 @@ def log_likelihood_scores(
     x: torch.Tensor,
     num_samples: int,
     *,
-    batch_size: int = 50,
+    batch_size: int = 10,
     chunk_size: int = 200,
     generator: torch.Generator | None = None,
     progress: ProgressFn | None = None,
 ) -> torch.Tensor:
     """Importance-weighted log p(x) estimate per example with K = num_samples: (N,) nats.
 
-    Peak memory is about batch_size * chunk_size decoder outputs.
+    Peak memory is about batch_size * chunk_size decoder outputs. The defaults (10 x 200 =
+    2,000 rows per pass) keep those outputs small enough to stay in cache, which measured
+    faster on a 2-core CPU than 10,000 rows per pass (docs/benchmarks/eval_speed.md).
     """
     scores = []
     for start in range(0, x.shape[0], batch_size):
