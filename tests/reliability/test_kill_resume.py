@@ -1,6 +1,7 @@
 """Crash safety: SIGKILL at random points, then --resume, ends with the same weights as an
 uninterrupted run (bitwise on CPU, same seed and thread count). SIGTERM/SIGINT save and exit."""
 
+import json
 import random
 import signal
 import subprocess
@@ -12,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 TRAIN = [
-    "train", "--data", "digits", "--binarize", "dynamic", "--epochs", "12", "--batch-size", "32",
+    "train", "--data", "digits", "--binarize", "dynamic", "--epochs", "20", "--batch-size", "32",
     "--latent-dim", "4", "--hidden-dims", "32", "--checkpoint-every", "7", "--threads", "1",
     "--seed", "5", "--quiet",
 ]  # fmt: skip
@@ -31,12 +32,26 @@ def final_weights(run_dir):
     return load_file(str(run_dir / "model.safetensors"))
 
 
+def latest_step(run_dir):
+    """Step of the newest complete checkpoint, or None (also while it is being swapped in)."""
+    try:
+        return json.loads((run_dir / "checkpoints" / "latest" / "train_state.json").read_text())[
+            "step"
+        ]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def wait_for_checkpoint(run_dir, process, timeout=120):
+    """Wait until this process has written a checkpoint of its own, so the kill that follows
+    lands in training (between or during checkpoint writes), not in Python's start-up."""
+    before = latest_step(run_dir)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        if (run_dir / "checkpoints" / "latest").is_dir():
+        step = latest_step(run_dir)
+        if step is not None and step != before:
             return True
-        time.sleep(0.05)
+        time.sleep(0.01)
     return False
 
 
@@ -59,7 +74,7 @@ def test_sigkill_at_five_random_points_then_resume_matches_uninterrupted(tmp_pat
         if not wait_for_checkpoint(run_dir, process):
             process.wait()
             pytest.fail(f"run ended before a checkpoint: {process.stderr.read().decode()[-500:]}")
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.0, 0.3))
         if process.poll() is not None:
             break  # finished before this kill point; no more kills possible
         process.send_signal(signal.SIGKILL)
