@@ -14,12 +14,16 @@ from vaekit.sampling import prior_samples, reconstructions
 
 
 def write_run_pictures(
-    model: LatentVariableModel, data: DataSplits, run_dir: Path, *, seed: int
+    model: LatentVariableModel,
+    data: DataSplits,
+    run_dir: Path,
+    history: list[dict[str, float]],
+    *,
+    seed: int,
 ) -> list[str]:
     """Write what a person wants to look at after training; returns the file names."""
     written: dict[str, str] = {}
     device = next(model.parameters()).device
-    history = _history(model, run_dir)
     if history:
         plot_training_curves(history, run_dir / "training_curves.png")
         written["Training curves"] = "training_curves.png"
@@ -44,13 +48,3 @@ def write_run_pictures(
         pictures=written,
     )
     return [*written.values(), "report.md"]
-
-
-def _history(model: LatentVariableModel, run_dir: Path) -> list[dict]:
-    import csv
-
-    path = run_dir / "metrics.csv"
-    if not path.is_file():
-        return []
-    with open(path, newline="") as handle:
-        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return stop.exit_code
-    pictures = write_run_pictures(model, data, run_dir, seed=args.seed)
+    pictures = write_run_pictures(model, data, run_dir, state.history, seed=args.seed)
     last = state.history[-1] if state.history else {}
     if "val_elbo_nats" in last:
         print(

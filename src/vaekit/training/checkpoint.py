@@ -19,7 +19,8 @@ from pathlib import Path
 from vaekit.errors import CheckpointError
 from vaekit.io import read_json, read_tensors, sha256_file, write_json, write_tensors
 from vaekit.io.atomic import fsync_dir
-from vaekit.models import load_model, load_state_strict, save_model
+from vaekit.models import load_state_strict, model_name, read_model_config, save_model
+from vaekit.models.serialization import WEIGHTS_FILE
 from vaekit.training.state import TrainState, optimizer_from_files, optimizer_to_files
 
 logger = logging.getLogger(__name__)
@@ -92,10 +93,14 @@ def verify_checksums(folder: Path) -> None:
 
 def _restore_from(folder: Path, state: TrainState) -> None:
     verify_checksums(folder)
-    saved = load_model(folder)
-    if type(saved) is not type(state.model) or saved.config != state.model.config:
+    # checksums are verified above, so the weights go straight into the model being trained
+    section = read_model_config(folder)["model"]
+    if (
+        section.get("name") != model_name(state.model)
+        or section.get("config") != state.model.config.to_dict()
+    ):
         raise CheckpointError(f"{folder} holds a different model than the one being trained")
-    load_state_strict(state.model, saved.state_dict(), folder)
+    load_state_strict(state.model, read_tensors(folder / WEIGHTS_FILE), folder)
     tensors = read_tensors(folder / STATE_TENSORS)
     payload = read_json(folder / STATE_JSON)
     optimizer_from_files(state.optimizer, tensors, payload.get("optimizer", {}))
