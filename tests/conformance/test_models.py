@@ -10,6 +10,8 @@ CASES = [
     ("conv", (1, 8, 8), "bernoulli"),
     ("conv", (3, 7, 9), "gaussian"),
     ("mlp", (5,), "gaussian"),
+    ("mlp", (1, 8, 8), "discretized_logistic"),
+    ("conv", (1, 8, 8), "discretized_logistic"),
 ]
 PARAMS = [(name, *case) for name in MODELS for case in CASES]
 
