@@ -16,6 +16,7 @@ from vaekit.cli.signals import stop_on_signals
 from vaekit.data import DataConfig, DataSpec, load_data
 from vaekit.errors import CheckpointError, ConfigError
 from vaekit.models import MODELS, LatentVariableModel, read_model_config
+from vaekit.objectives import OBJECTIVES
 from vaekit.training import TrainConfig, fit, has_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--eval-limit", type=int, default=None, help="use the first N val/test examples"
     )
     parser.add_argument("--model", default="vae", choices=tuple(MODELS))
-    parser.add_argument("--arch", default="mlp", choices=("mlp", "conv"))
+    parser.add_argument("--arch", default="mlp", choices=("mlp", "conv", "resconv"))
     parser.add_argument("--latent-dim", type=int, default=16)
     parser.add_argument("--hidden-dims", type=int, nargs="*", default=[400])
     parser.add_argument("--conv-channels", type=int, nargs="+", default=[32, 64])
@@ -55,6 +56,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
     parser.add_argument("--kl-warmup-epochs", type=float, default=0.0)
     parser.add_argument("--grad-clip", type=float, default=None)
+    parser.add_argument(
+        "--objective", default="elbo", choices=OBJECTIVES, help="elbo, or the IWAE bound"
+    )
+    parser.add_argument(
+        "--iw-train-samples", type=int, default=1, help="K of the iwae objective (default 1)"
+    )
+    parser.add_argument(
+        "--free-bits", type=float, default=0.0, help="KL floor per latent group, nats (elbo)"
+    )
     parser.add_argument(
         "--checkpoint-every", type=int, default=None, help="also checkpoint every N steps"
     )
@@ -135,6 +145,9 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         beta=args.beta,
         kl_warmup_epochs=args.kl_warmup_epochs,
         grad_clip=args.grad_clip,
+        objective=args.objective,
+        iw_train_samples=args.iw_train_samples,
+        free_bits=args.free_bits,
         checkpoint_every=args.checkpoint_every,
     )
 

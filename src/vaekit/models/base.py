@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from vaekit.distributions import Distribution
-from vaekit.objectives import ELBOTerms
+from vaekit.objectives import ELBOTerms, ImportanceTerms
 
 
 class LatentVariableModel(nn.Module):
@@ -49,6 +49,12 @@ class LatentVariableModel(nn.Module):
     ) -> ELBOTerms:
         """Per-example (B,) terms the trainer turns into a loss."""
         raise NotImplementedError
+
+    def importance_terms(
+        self, x: torch.Tensor, num_samples: int, *, generator: torch.Generator | None = None
+    ) -> ImportanceTerms:
+        """K importance samples per example, (K, B) terms in nats, for IWAE training."""
+        raise NotImplementedError(f"{type(self).__name__} has no importance-weighted bound")
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ from vaekit.likelihoods import LIKELIHOODS
 from vaekit.models.base import LatentVariableModel
 from vaekit.models.config import VAEConfig
 from vaekit.models.networks import build_decoder, build_encoder
-from vaekit.objectives import ELBOTerms, elbo_terms, iwae_bound
+from vaekit.objectives import ELBOTerms, ImportanceTerms, elbo_terms, importance_terms, iwae_bound
 from vaekit.priors import PRIORS
 
 
@@ -43,6 +43,14 @@ class VAE(LatentVariableModel):
         self, x: torch.Tensor, *, generator: torch.Generator | None = None
     ) -> ELBOTerms:
         return elbo_terms(x, self.encode(x), self.prior(), self.decode, generator=generator)
+
+    def importance_terms(
+        self, x: torch.Tensor, num_samples: int, *, generator: torch.Generator | None = None
+    ) -> ImportanceTerms:
+        """K reparameterized samples per example (differentiable): (K, B) terms in nats."""
+        return importance_terms(
+            x, self.encode(x), self.prior(), self.decode, num_samples, generator=generator
+        )
 
     def elbo(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """One-sample ELBO per example: (B,) nats, higher is better."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from vaekit.config_fields import config_from_dict, config_to_dict
 from vaekit.errors import ConfigError
+from vaekit.objectives import OBJECTIVES
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,13 @@ class TrainConfig:
     beta weights the KL term; kl_warmup_epochs ramps that weight linearly from 0 to beta
     over the given number of epochs (0 = off). grad_clip is a max global gradient norm
     (None = off). A step whose loss is non-finite is skipped; max_consecutive_skips in a row
-    stop training with an error. checkpoint_every adds a checkpoint every N steps besides the
-    one at each epoch end (None = epoch ends only).
+    stop training with an error. objective is "elbo" or "iwae" (the importance-weighted bound
+    with iw_train_samples samples, Burda et al. 2015); free_bits (nats, ELBO only) floors the
+    batch-mean KL of each latent group (Kingma et al. 2016). checkpoint_every adds a
+    checkpoint every N steps besides the one at each epoch end (None = epoch ends only).
+    fast_path lets the plain ELBO of an MLP VAE with a Bernoulli decoder use the hand-written
+    gradient of vaekit.models.fused_mlp (same loss and gradients, fewer kernels); False
+    always uses autograd.
 
     Non-finite steps (loss or gradient norm NaN/inf) are skipped and counted. After
     `rollback_after` in a row, the weights and optimizer go back to the last good checkpoint
@@ -39,6 +45,10 @@ class TrainConfig:
     rollback_lr_factor: float = 0.5
     max_rollbacks: int = 3
     checkpoint_every: int | None = None
+    objective: str = "elbo"
+    iw_train_samples: int = 1
+    free_bits: float = 0.0
+    fast_path: bool = True
 
     def __post_init__(self) -> None:
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
@@ -53,6 +63,16 @@ class TrainConfig:
             raise ConfigError("beta and kl_warmup_epochs must be finite and >= 0")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ConfigError(f"grad_clip must be > 0, got {self.grad_clip}")
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(
+                f"unknown objective {self.objective!r}; choose from {', '.join(OBJECTIVES)}"
+            )
+        if not 1 <= self.iw_train_samples <= 10_000:
+            raise ConfigError(f"iw_train_samples must be in 1..10000, got {self.iw_train_samples}")
+        if not 0 <= self.free_bits < math.inf:
+            raise ConfigError(f"free_bits must be finite and >= 0, got {self.free_bits}")
+        if self.free_bits > 0 and self.objective != "elbo":
+            raise ConfigError("free_bits applies to the elbo objective only")
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
             raise ConfigError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
 

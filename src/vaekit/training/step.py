@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from vaekit.errors import TrainingError
+from vaekit.objectives import batch_loss
 from vaekit.training.state import TrainState
 
 logger = logging.getLogger(__name__)
@@ -43,16 +44,24 @@ class StepTotals:
 def take_step(
     state: TrainState, x: torch.Tensor, beta: float, totals: tuple[StepTotals, ...]
 ) -> bool:
-    """One Adam step on loss = -mean(log p(x|z) - beta * KL). Returns False if skipped.
+    """One Adam step on the configured objective's loss (`batch_loss`; for the ELBO,
+    -mean(log p(x|z) - beta * KL)). Returns False if skipped.
 
     A step with a non-finite loss or gradient norm changes nothing and is counted; see
     `handle_skip` for what happens when they persist.
     """
     model, optimizer, config = state.model, state.optimizer, state.config
-    terms = model.training_terms(x, generator=state.noise_generator)
-    reconstruction = -terms.log_px_given_z.mean()
-    kl = terms.kl.mean()
-    loss = reconstruction + beta * kl
+    if state.fast_path is not None:
+        return _take_fast_step(state, x, beta, totals)
+    loss, reconstruction, kl = batch_loss(
+        model,
+        x,
+        kl_weight=beta,
+        objective=config.objective,
+        num_samples=config.iw_train_samples,
+        free_bits=config.free_bits,
+        generator=state.noise_generator,
+    )
     optimizer.zero_grad(set_to_none=True)
     finite = bool(torch.isfinite(loss))
     if finite:
@@ -70,6 +79,28 @@ def take_step(
     return True
 
 
+def _take_fast_step(
+    state: TrainState, x: torch.Tensor, beta: float, totals: tuple[StepTotals, ...]
+) -> bool:
+    """take_step for the fused MLP gradient: it writes .grad itself, no graph is built."""
+    loss, reconstruction, kl = state.fast_path.loss_and_grads(
+        x, beta, generator=state.noise_generator
+    )
+    finite = bool(torch.isfinite(loss))
+    if finite:
+        finite = bool(torch.isfinite(gradient_norm(state.model, state.config.grad_clip)))
+    if not finite:
+        state.optimizer.zero_grad(set_to_none=True)
+        handle_skip(state)
+        return False
+    state.optimizer.step()
+    state.step += 1
+    state.consecutive_skips = 0
+    for total in totals:
+        total.add(loss, reconstruction, kl, x.shape[0])
+    return True
+
+
 def gradient_norm(model: torch.nn.Module, max_norm: float | None) -> torch.Tensor:
     """Global gradient norm; gradients are clipped to max_norm when one is given.
 
@@ -78,8 +109,10 @@ def gradient_norm(model: torch.nn.Module, max_norm: float | None) -> torch.Tenso
     """
     if max_norm is not None:
         return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-    norms = [torch.linalg.vector_norm(p.grad) for p in model.parameters() if p.grad is not None]
-    return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
 def handle_skip(state: TrainState) -> None:
