@@ -7,7 +7,6 @@ from collections.abc import Callable
 import torch
 
 from vaekit.models import LatentVariableModel
-from vaekit.objectives import iwae_bound
 
 ProgressFn = Callable[[int], None]
 
@@ -52,17 +51,9 @@ def log_likelihood_scores(
     scores = []
     for start in range(0, x.shape[0], batch_size):
         batch = x[start : start + batch_size]
-        posterior = model.encode(batch)
+        # the model's own bound: a hierarchical model samples its whole posterior
         scores.append(
-            iwae_bound(
-                batch,
-                posterior,
-                model.prior(),
-                model.decode,
-                num_samples,
-                chunk_size=chunk_size,
-                generator=generator,
-            )
+            model.log_likelihood(batch, num_samples, chunk_size=chunk_size, generator=generator)
         )
         if progress is not None:
             progress(batch.shape[0])

@@ -3,6 +3,7 @@
 from vaekit.models.ae import AE
 from vaekit.models.base import LatentVariableModel
 from vaekit.models.config import AEConfig, VAEConfig
+from vaekit.models.hierarchical import HierarchicalVAE, HVAEConfig
 from vaekit.models.registry import MODELS, build_model, model_class, model_name
 from vaekit.models.serialization import (
     load_model,
@@ -15,6 +16,8 @@ from vaekit.models.vae import VAE
 
 __all__ = [
     "AE",
+    "HVAEConfig",
+    "HierarchicalVAE",
     "MODELS",
     "VAE",
     "AEConfig",

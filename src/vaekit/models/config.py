@@ -12,7 +12,7 @@ from vaekit.likelihoods import LIKELIHOODS
 from vaekit.nn import ACTIVATIONS
 from vaekit.priors import PRIORS
 
-ARCHITECTURES = ("mlp", "conv")
+ARCHITECTURES = ("mlp", "conv", "resconv")
 # sanity caps, so a hostile config.json cannot ask for terabytes before weights are read
 MAX_INPUT_DIMS = 2**26
 MAX_WIDTH = 2**16
@@ -23,8 +23,9 @@ class AEConfig:
     """Networks shared by the AE and the VAE.
 
     input_shape: per-example shape, (C, H, W) for images or (D,) for vectors.
-    arch: "mlp" (any shape) or "conv" (images only); hidden_dims are the MLP widths
-    (decoder mirrors them); conv_channels the widths of the stride-2 conv stages.
+    arch: "mlp" (any shape), "conv" or "resconv" (images only: plain or residual conv
+    stages); hidden_dims are the MLP widths (decoder mirrors them); conv_channels the widths
+    of the stride-2 conv stages.
     """
 
     input_shape: tuple[int, ...]
@@ -47,10 +48,12 @@ class AEConfig:
         _check_choice("arch", self.arch, ARCHITECTURES)
         _check_choice("activation", self.activation, tuple(ACTIVATIONS))
         _check_choice("likelihood", self.likelihood, tuple(LIKELIHOODS))
-        if self.arch == "conv" and len(self.input_shape) != 3:
-            raise ConfigError(f"arch 'conv' needs (C, H, W) inputs, got shape {self.input_shape}")
-        if self.arch == "conv" and not self.conv_channels:
-            raise ConfigError("arch 'conv' needs at least one entry in conv_channels")
+        if self.arch != "mlp" and len(self.input_shape) != 3:
+            raise ConfigError(
+                f"arch {self.arch!r} needs (C, H, W) inputs, got shape {self.input_shape}"
+            )
+        if self.arch != "mlp" and not self.conv_channels:
+            raise ConfigError(f"arch {self.arch!r} needs at least one entry in conv_channels")
         if any(not 1 <= width <= MAX_WIDTH for width in (*self.hidden_dims, *self.conv_channels)):
             raise ConfigError(f"hidden_dims and conv_channels must be widths in 1..{MAX_WIDTH}")
 

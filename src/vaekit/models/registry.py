@@ -5,9 +5,10 @@ from __future__ import annotations
 from vaekit.errors import ConfigError
 from vaekit.models.ae import AE
 from vaekit.models.base import LatentVariableModel
+from vaekit.models.hierarchical import HierarchicalVAE
 from vaekit.models.vae import VAE
 
-MODELS: dict[str, type[LatentVariableModel]] = {"vae": VAE, "ae": AE}
+MODELS: dict[str, type[LatentVariableModel]] = {"vae": VAE, "ae": AE, "hvae": HierarchicalVAE}
 
 
 def model_name(model: LatentVariableModel) -> str:

@@ -2,6 +2,12 @@
 
 from vaekit.nn.conv import ConvDecoder, ConvEncoder, downsampled_sizes
 from vaekit.nn.mlp import ACTIVATIONS, MLP, FlattenMLP, MLPToShape
+from vaekit.nn.resnet import (
+    ResConvDecoder,
+    ResConvEncoder,
+    ResidualBlock,
+    ResidualConvBlock,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -10,5 +16,9 @@ __all__ = [
     "ConvEncoder",
     "FlattenMLP",
     "MLPToShape",
+    "ResConvDecoder",
+    "ResConvEncoder",
+    "ResidualBlock",
+    "ResidualConvBlock",
     "downsampled_sizes",
 ]
