@@ -20,6 +20,8 @@ COMMANDS = {
     "interpolate": ("interpolate", "decode a latent path between two examples"),
     "traverse": ("traverse", "vary one latent coordinate at a time"),
     "encode": ("encode", "posterior means/log-variances of a split to .npz"),
+    "compress": ("compress", "code images into a .vkz file (lossless bits-back, or lossy)"),
+    "decompress": ("decompress", "restore the array a .vkz file was made from"),
 }
 
 EXIT_USER_ERROR = 2

@@ -1,0 +1,85 @@
+"""`vaekit compress`: code an array or a folder of images with a trained VAE into a .vkz file."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from vaekit.cli.runtime import check_output, open_model
+from vaekit.compression import compress
+from vaekit.compression.codec import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION
+from vaekit.data import DataConfig
+from vaekit.data.imagefolder import read_image_folder
+from vaekit.data.npyformat import read_npy_stream
+from vaekit.errors import ConfigError, DataError
+from vaekit.io import write_bytes_atomic
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", help="a run directory written by `vaekit train`")
+    parser.add_argument("input", help="a .npy array or a folder of images (8-bit models)")
+    parser.add_argument("-o", "--out", required=True, help="the .vkz file to write")
+    parser.add_argument(
+        "--lossy", action="store_true", help="code quantized latent means only (not exact)"
+    )
+    parser.add_argument(
+        "--latent-bits", type=int, default=8, help="lossy: bits per latent (default: 8)"
+    )
+    parser.add_argument(
+        "--precision",
+        type=int,
+        default=DEFAULT_PRECISION,
+        help=f"lossless: latent buckets are 2**precision (default: {DEFAULT_PRECISION})",
+    )
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def read_input(path: Path) -> np.ndarray:
+    """A .npy array as stored, or a folder of images as uint8 (N, C, H, W)."""
+    if path.is_dir():
+        examples = read_image_folder(path, DataConfig(source=str(path)))
+        return np.rint(examples.x * 255).astype(np.uint8)
+    if path.suffix.lower() != ".npy":
+        raise DataError(f"{path}: give a .npy array or a folder of images")
+    with path.open("rb") as handle:
+        return read_npy_stream(handle, path.stat().st_size, str(path))
+
+
+def set_threads(threads: int | None) -> None:
+    if threads is not None:
+        if threads < 1:
+            raise ConfigError(f"--threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = check_output(args.out, (".vkz",))
+    set_threads(args.threads)
+    model = open_model(args.run_dir, torch.device("cpu"))
+    array = read_input(Path(args.input))
+    started = time.perf_counter()
+    with tqdm(total=len(array), unit="img", disable=args.quiet or args.lossy) as bar:
+        data = compress(
+            model,
+            array,
+            lossy=args.lossy,
+            latent_bits=args.latent_bits,
+            precision=args.precision,
+            batch_size=args.batch_size,
+            progress=bar.update,
+        )
+    seconds = time.perf_counter() - started
+    write_bytes_atomic(out, data)
+    print(
+        f"wrote {out}: {array.size} values in {len(data)} bytes "
+        f"({len(data) * 8 / array.size:.4f} bits/dim, {'lossy' if args.lossy else 'lossless'}) "
+        f"in {seconds:.2f} s"
+    )
+    return 0

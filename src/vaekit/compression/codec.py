@@ -1,0 +1,133 @@
+"""compress / decompress: numpy arrays <-> .vkz bytes with a VAE, lossless or lossy."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+from vaekit.compression.bitsback import ProgressFn, compress_symbols, decompress_symbols
+from vaekit.compression.container import Header, pack, unpack
+from vaekit.compression.lossy import MAX_LATENT_BITS, compress_lossy, decompress_lossy
+from vaekit.compression.networks import CodingNetworks
+from vaekit.compression.symbols import example_count, restore, to_symbols
+from vaekit.errors import ConfigError, DataError
+from vaekit.models import LatentVariableModel
+
+DEFAULT_PRECISION = 10  # latent buckets per dimension: 2**10 (see docs/compression.md)
+DEFAULT_BATCH_SIZE = 256
+MAX_PRECISION = 16
+
+
+def model_fingerprint(model: LatentVariableModel) -> str:
+    """SHA-256 (hex) of the model's config and weights: names, dtypes, shapes and bytes."""
+    digest = hashlib.sha256(json.dumps(model.config.to_dict(), sort_keys=True).encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        array = tensor.detach().cpu().contiguous().numpy()
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def compress(
+    model: LatentVariableModel,
+    array: np.ndarray,
+    *,
+    lossy: bool = False,
+    latent_bits: int = 8,
+    precision: int = DEFAULT_PRECISION,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    rows_per_pass: int | None = None,
+    progress: ProgressFn | None = None,
+) -> bytes:
+    """Code `array` (any shape holding whole examples of the model's input shape) as .vkz bytes.
+
+    Lossless: bits-back ANS with 2**precision latent buckets; decompress returns the array
+    bit for bit. Lossy: latent means in 2**latent_bits buckets, latent_dim * latent_bits bits
+    per example. rows_per_pass splits network passes (the output does not depend on it).
+    Raises DataError when the values are not what the model codes.
+    """
+    bits = latent_bits if lossy else precision
+    limit = MAX_LATENT_BITS if lossy else MAX_PRECISION
+    if not 1 <= bits <= limit:
+        name = "latent_bits" if lossy else "precision"
+        raise ConfigError(f"{name} must be in 1..{limit}, got {bits}")
+    if not 1 <= batch_size <= 2**20:
+        raise ConfigError(f"batch_size must be in 1..{2**20}, got {batch_size}")
+    networks = CodingNetworks(model, rows_per_pass=rows_per_pass)
+    symbols = to_symbols(np.asarray(array), networks.levels, networks.input_shape)
+    if lossy:
+        payload = compress_lossy(networks, symbols, latent_bits=bits, batch_size=batch_size)
+        seed_kept = 0
+    else:
+        payload, seed_kept = compress_symbols(
+            networks, symbols, precision=bits, batch_size=batch_size, progress=progress
+        )
+    header = Header(
+        mode="lossy" if lossy else "lossless",
+        precision=bits,
+        batch_size=batch_size,
+        seed_kept=seed_kept,
+        model_sha256=model_fingerprint(model),
+        dtype=np.asarray(array).dtype.str,
+        shape=tuple(int(s) for s in np.asarray(array).shape),
+    )
+    return pack(header, payload)
+
+
+def decompress(
+    model: LatentVariableModel,
+    data: bytes,
+    *,
+    rows_per_pass: int | None = None,
+    progress: ProgressFn | None = None,
+) -> np.ndarray:
+    """Inverse of compress: .vkz bytes -> the array (lossless: bit-exact; lossy: decoded).
+
+    Raises DataError for a file that is not vaekit's, corrupt, truncated, of another format
+    version, or coded with a different model.
+    """
+    header, payload = unpack(data)
+    expected = model_fingerprint(model)
+    if header.model_sha256 != expected:
+        raise DataError(
+            f"this file was compressed with another model (weights sha256 "
+            f"{header.model_sha256[:12]}...), not this one ({expected[:12]}...)"
+        )
+    networks = CodingNetworks(model, rows_per_pass=rows_per_pass)
+    dtype = _checked_dtype(header.dtype)
+    count = example_count(header.shape, networks.input_shape)
+    if header.mode == "lossy":
+        if not 1 <= header.precision <= MAX_LATENT_BITS:
+            raise DataError(f"corrupt file: latent bits {header.precision}")
+        symbols = decompress_lossy(
+            networks,
+            payload,
+            count,
+            latent_bits=header.precision,
+            batch_size=header.batch_size,
+        )
+    else:
+        if not 1 <= header.precision <= MAX_PRECISION:
+            raise DataError(f"corrupt file: latent precision {header.precision}")
+        symbols = decompress_symbols(
+            networks,
+            payload,
+            header.seed_kept,
+            count,
+            precision=header.precision,
+            batch_size=header.batch_size,
+            progress=progress,
+        )
+    return restore(symbols, networks.levels, dtype, header.shape)
+
+
+def _checked_dtype(text: str) -> np.dtype:
+    try:
+        dtype = np.dtype(text)
+    except TypeError as err:
+        raise DataError(f"corrupt file: unknown dtype {text!r}") from err
+    if not (np.issubdtype(dtype, np.number) or dtype == np.bool_) or dtype.hasobject:
+        raise DataError(f"corrupt file: unsupported dtype {text!r}")
+    return dtype

@@ -1,0 +1,102 @@
+"""Probability tables handed to the ANS coder, computed deterministically (see tables.py).
+
+Inputs are the exact network outputs (float64 on a fixed grid); only IEEE basic operations
+and the interpolated tables touch them, so compress and decompress agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from vaekit.compression.tables import exp_table, normal_cdf_table, sigmoid_table
+
+LOGIT_LIMIT = 40.0
+LOG_VAR_LIMIT = 30.0
+MIN_LOG_SCALE = -7.0  # as the discretized logistic likelihood clamps it
+NUM_LEVELS = 256
+LATENT_GRID_BITS = 16  # bucket centres are multiples of 2**-16, exact decoder inputs
+_MODE_ROWS = 16384
+
+
+@functools.cache
+def bucket_edges(precision: int) -> np.ndarray:
+    """The 2**precision - 1 inner edges of equal-mass buckets of N(0, 1): (2**precision - 1,).
+
+    Found by bisection on the tabulated Phi, so the buckets have equal mass under the same
+    Phi the posterior uses, and the edges are the same on every machine.
+    """
+    targets = np.arange(1, 2**precision, dtype=np.float64) / 2.0**precision
+    return _inverse_normal_cdf(targets)
+
+
+@functools.cache
+def bucket_centres(precision: int) -> np.ndarray:
+    """Prior-median of each bucket, rounded to the decoder's input grid: (2**precision,)."""
+    targets = (np.arange(2**precision, dtype=np.float64) + 0.5) / 2.0**precision
+    grid = 2.0**LATENT_GRID_BITS
+    return np.round(_inverse_normal_cdf(targets) * grid) / grid
+
+
+def _inverse_normal_cdf(targets: np.ndarray) -> np.ndarray:
+    cdf = normal_cdf_table()
+    lo = np.full_like(targets, -9.0)
+    hi = np.full_like(targets, 9.0)
+    for _ in range(60):  # interval 18 / 2**60: below float64 resolution
+        middle = (lo + hi) * 0.5
+        below = cdf(middle) < targets
+        lo = np.where(below, middle, lo)
+        hi = np.where(below, hi, middle)
+    return (lo + hi) * 0.5
+
+
+def posterior_bucket_probabilities(
+    mean: np.ndarray, log_var: np.ndarray, precision: int
+) -> np.ndarray:
+    """q(bucket) for each latent: mean, log_var (n,) -> (n, 2**precision), rows sum to 1."""
+    inv_std = exp_table()(-0.5 * np.clip(log_var, -LOG_VAR_LIMIT, LOG_VAR_LIMIT))
+    standardized = (bucket_edges(precision)[None, :] - mean[:, None]) * inv_std[:, None]
+    return _cdf_to_pmf(normal_cdf_table()(standardized))
+
+
+def bernoulli_probabilities(logits: np.ndarray) -> np.ndarray:
+    """P(x = 1) = sigma(logit): (n,) -> (n,)."""
+    return sigmoid_table()(np.clip(logits, -LOGIT_LIMIT, LOGIT_LIMIT))
+
+
+@functools.cache
+def _level_edges() -> np.ndarray:
+    """Upper edges of bins 0..254 in data units, (k + 0.5)/255: (255,)."""
+    return (np.arange(NUM_LEVELS - 1, dtype=np.float64) + 0.5) / (NUM_LEVELS - 1)
+
+
+def logistic_level_probabilities(loc: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
+    """Discretized logistic over 256 levels: loc, log_scale (n,) -> (n, 256), rows sum to 1.
+
+    Edge bins take the tails, as in likelihoods/discretized_logistic.py.
+    """
+    inv_scale = exp_table()(-np.clip(log_scale, MIN_LOG_SCALE, -MIN_LOG_SCALE))
+    standardized = (_level_edges()[None, :] - loc[:, None]) * inv_scale[:, None]
+    return _cdf_to_pmf(sigmoid_table()(standardized))
+
+
+def _cdf_to_pmf(inner_cdf: np.ndarray) -> np.ndarray:
+    """(n, K - 1) CDF at the inner edges -> (n, K) bin probabilities (differences)."""
+    n = inner_cdf.shape[0]
+    full = np.concatenate([np.zeros((n, 1)), inner_cdf, np.ones((n, 1))], axis=1)
+    return np.diff(full, axis=1)
+
+
+def bucket_of(values: np.ndarray, precision: int) -> np.ndarray:
+    """Index of the equal-prior-mass bucket holding each value: (n,) -> (n,) int32."""
+    return np.searchsorted(bucket_edges(precision), values, side="right").astype(np.int32)
+
+
+def logistic_mode(loc: np.ndarray, log_scale: np.ndarray) -> np.ndarray:
+    """Most probable level of each discretized logistic: (n,) -> (n,) int32."""
+    out = np.empty(loc.shape[0], dtype=np.int32)
+    for start in range(0, loc.shape[0], _MODE_ROWS):  # bounds the (rows, 256) table
+        part = slice(start, start + _MODE_ROWS)
+        out[part] = logistic_level_probabilities(loc[part], log_scale[part]).argmax(axis=1)
+    return out

@@ -1,0 +1,113 @@
+"""The .vkz container: a versioned header, the coded words, and a SHA-256 over both.
+
+Layout (little-endian):
+    magic      8 bytes   b"\\x89VKZ\\r\\n\\x1a\\n" (a PNG-style signature: catches text-mode
+                         transfers and files that are not vaekit's)
+    version    u16       FORMAT_VERSION
+    mode       u8        0 lossless (bits-back), 1 lossy (quantized latent means)
+    precision  u8        latent bucket bits (lossless) or --latent-bits (lossy)
+    batch      u32       chunk size the coder used (chunks are 1, 2, 4, ... up to it)
+    seed_kept  u32       seed words of the stack left out of the payload (bitsback.py)
+    model      32 bytes  SHA-256 of the model.safetensors that coded the data
+    dtype      u8 + str  numpy dtype string of the original array, e.g. "|u1", "<f4"
+    shape      u8 + u64s the original array's shape
+    words      u64       number of 32-bit payload words, then the words
+    digest     32 bytes  SHA-256 of everything above
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from vaekit.errors import DataError
+
+MAGIC = b"\x89VKZ\r\n\x1a\n"
+FORMAT_VERSION = 1
+MODES = ("lossless", "lossy")
+_FIXED = struct.Struct("<8sHBBII32s")
+_DIGEST_BYTES = 32
+MAX_NDIM = 32
+
+
+@dataclass(frozen=True)
+class Header:
+    """Everything but the payload: see the module docstring for the meaning of each field."""
+
+    mode: str
+    precision: int
+    batch_size: int
+    seed_kept: int
+    model_sha256: str  # hex
+    dtype: str
+    shape: tuple[int, ...]
+
+
+def pack(header: Header, payload: np.ndarray) -> bytes:
+    """Header + payload (uint32 words) -> the bytes of a .vkz file."""
+    dtype = header.dtype.encode("ascii")
+    parts = [
+        _FIXED.pack(
+            MAGIC,
+            FORMAT_VERSION,
+            MODES.index(header.mode),
+            header.precision,
+            header.batch_size,
+            header.seed_kept,
+            bytes.fromhex(header.model_sha256),
+        ),
+        struct.pack("<B", len(dtype)) + dtype,
+        struct.pack(f"<B{len(header.shape)}Q", len(header.shape), *header.shape),
+        struct.pack("<Q", payload.size),
+        payload.astype("<u4").tobytes(),
+    ]
+    body = b"".join(parts)
+    return body + hashlib.sha256(body).digest()
+
+
+def unpack(data: bytes) -> tuple[Header, np.ndarray]:
+    """The bytes of a .vkz file -> (Header, payload words uint32); DataError if malformed."""
+    if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
+        raise DataError("not a vaekit compressed file (bad magic bytes)")
+    if len(data) < _FIXED.size:
+        raise DataError("truncated file: the header is incomplete")
+    magic, version, mode, precision, batch, kept, model = _FIXED.unpack_from(data)
+    if version != FORMAT_VERSION:
+        raise DataError(
+            f"unsupported format version {version}; this vaekit reads version {FORMAT_VERSION}"
+        )
+    body, digest = data[:-_DIGEST_BYTES], data[-_DIGEST_BYTES:]
+    if len(data) < _FIXED.size + _DIGEST_BYTES or hashlib.sha256(body).digest() != digest:
+        raise DataError("corrupt or truncated file: the checksum does not match")
+    reader = _Reader(body, _FIXED.size)
+    dtype = reader.take(reader.unpack("<B")[0]).decode("ascii", errors="replace")
+    (ndim,) = reader.unpack("<B")
+    shape = reader.unpack(f"<{ndim}Q")
+    (num_words,) = reader.unpack("<Q")
+    payload = np.frombuffer(reader.take(4 * num_words), dtype="<u4").astype(np.uint32)
+    if reader.offset != len(body):
+        raise DataError("corrupt file: trailing bytes after the payload")
+    if mode >= len(MODES) or ndim > MAX_NDIM or batch < 1:
+        raise DataError("corrupt file: header fields out of range")
+    header = Header(MODES[mode], precision, batch, kept, model.hex(), dtype, tuple(shape))
+    return header, payload
+
+
+class _Reader:
+    """Bounds-checked reads from the body: a short read is a DataError, never an IndexError."""
+
+    def __init__(self, data: bytes, offset: int) -> None:
+        self.data, self.offset = data, offset
+
+    def take(self, size: int) -> bytes:
+        if size < 0 or self.offset + size > len(self.data):
+            raise DataError("corrupt file: a header field runs past the end")
+        chunk = self.data[self.offset : self.offset + size]
+        self.offset += size
+        return chunk
+
+    def unpack(self, fmt: str) -> tuple:
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt)))
