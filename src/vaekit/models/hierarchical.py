@@ -121,31 +121,34 @@ class HierarchicalVAE(LatentVariableModel):
         state = self.top_state.expand(batch, -1)
         steps = []
         for index in range(self.config.num_latent_layers):
-            prior = self._prior_at(index, state, batch)
+            prior = self._prior_at(index, state)
             posterior = None
             if features is not None:
                 posterior = self._posterior_at(index, state, features[index], prior)
-            source = posterior if posterior is not None else prior
             if latents is not None:
                 z = latents[index]
-            elif use_means:
-                z = source.mean
-            elif posterior is None:
-                z = prior.with_temperature(temperature).rsample(generator=generator)
+            elif posterior is not None:
+                z = posterior.mean if use_means else posterior.rsample(generator=generator)
             else:
-                z = posterior.rsample(generator=generator)
+                z = self._draw_from_prior(index, prior, batch, use_means, temperature, generator)
             steps.append(LayerStep(prior, posterior, z))
             state = self.cells[index](state + self.latent_in[index](z))
         return state, steps
 
-    def _prior_at(self, index: int, state: torch.Tensor, batch: int) -> Distribution:
+    def _draw_from_prior(self, index, prior, batch, use_means, temperature, generator):
+        """z_l from p(z_l | z_>l): (batch, latent_dim). The top prior has no batch shape."""
         if index == 0:
-            top = self.top_prior()
-            if isinstance(top, DiagonalGaussian):  # give it the batch shape the others have
-                return DiagonalGaussian(
-                    top.loc.expand(batch, -1), top.log_var.expand(batch, -1), event_ndim=1
-                )
-            return top
+            if use_means:
+                return prior.mean.expand(batch, -1)
+            return prior.with_temperature(temperature).rsample_n(batch, generator=generator)
+        if use_means:
+            return prior.mean
+        return prior.with_temperature(temperature).rsample(generator=generator)
+
+    def _prior_at(self, index: int, state: torch.Tensor) -> Distribution:
+        """p(z_l | z_>l) with batch (batch,), except the top layer's: batch ()."""
+        if index == 0:
+            return self.top_prior()
         mean, log_var = self.prior_heads[index - 1](state).chunk(2, dim=-1)
         return DiagonalGaussian(mean, soft_clamp(log_var), event_ndim=1)
 
