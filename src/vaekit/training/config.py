@@ -22,9 +22,6 @@ class TrainConfig:
     with iw_train_samples samples, Burda et al. 2015); free_bits (nats, ELBO only) floors the
     batch-mean KL of each latent group (Kingma et al. 2016). checkpoint_every adds a
     checkpoint every N steps besides the one at each epoch end (None = epoch ends only).
-    fast_path lets the plain ELBO of an MLP VAE with a Bernoulli decoder use the hand-written
-    gradient of vaekit.models.fused_mlp (same loss and gradients, fewer kernels); False
-    always uses autograd.
 
     Non-finite steps (loss or gradient norm NaN/inf) are skipped and counted. After
     `rollback_after` in a row, the weights and optimizer go back to the last good checkpoint
@@ -48,7 +45,6 @@ class TrainConfig:
     objective: str = "elbo"
     iw_train_samples: int = 1
     free_bits: float = 0.0
-    fast_path: bool = True
 
     def __post_init__(self) -> None:
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
