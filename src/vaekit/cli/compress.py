@@ -52,6 +52,23 @@ def read_input(path: Path) -> np.ndarray:
         return read_npy_stream(handle, path.stat().st_size, str(path))
 
 
+class LazyBar:
+    """A tqdm bar opened on the first update, so an early error prints one line, no bar."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.total, self.enabled, self.bar = total, enabled, None
+
+    def update(self, count: int) -> None:
+        if self.bar is None and self.enabled:
+            self.bar = tqdm(total=self.total, unit="img")
+        if self.bar is not None:
+            self.bar.update(count)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def set_threads(threads: int | None) -> None:
     if threads is not None:
         if threads < 1:
@@ -65,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     model = open_model(args.run_dir, torch.device("cpu"))
     array = read_input(Path(args.input))
     started = time.perf_counter()
-    with tqdm(total=len(array), unit="img", disable=args.quiet or args.lossy) as bar:
+    bar = LazyBar(len(array), enabled=not (args.quiet or args.lossy))
+    try:
         data = compress(
             model,
             array,
@@ -75,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             progress=bar.update,
         )
+    finally:
+        bar.close()
     seconds = time.perf_counter() - started
     write_bytes_atomic(out, data)
     print(

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from vaekit.cli.compress import set_threads
+from vaekit.cli.compress import LazyBar, set_threads
 from vaekit.cli.runtime import check_output, open_model
 from vaekit.compression import decompress
 from vaekit.compression.container import unpack
@@ -39,8 +38,11 @@ def run(args: argparse.Namespace) -> int:
     header, _ = unpack(data)
     count = int(np.prod(header.shape)) // int(np.prod(model.config.input_shape))
     started = time.perf_counter()
-    with tqdm(total=count, unit="img", disable=args.quiet or header.mode == "lossy") as bar:
+    bar = LazyBar(count, enabled=not (args.quiet or header.mode == "lossy"))
+    try:
         array = decompress(model, data, progress=bar.update)
+    finally:
+        bar.close()
     seconds = time.perf_counter() - started
     write_with_atomic(out, lambda tmp: _write_npy(tmp, array))
     print(f"wrote {out}: {array.dtype} {tuple(array.shape)} ({header.mode}) in {seconds:.2f} s")

@@ -22,6 +22,7 @@ COMMANDS = {
     "encode": ("encode", "posterior means/log-variances of a split to .npz"),
     "compress": ("compress", "code images into a .vkz file (lossless bits-back, or lossy)"),
     "decompress": ("decompress", "restore the array a .vkz file was made from"),
+    "bench-codecs": ("bench_codecs", "bits/dim of the model's code against generic codecs"),
 }
 
 EXIT_USER_ERROR = 2

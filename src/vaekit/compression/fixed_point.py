@@ -74,8 +74,8 @@ def _quantize_layer(module: nn.Module, input_limit: float, input_bits: int, scal
 
 
 def _round_output(module: nn.Module, inputs, output: torch.Tensor) -> torch.Tensor:
-    grid = 2.0**ACTIVATION_BITS
-    return (torch.round(output * grid) / grid).clamp(-ACTIVATION_LIMIT, ACTIVATION_LIMIT)
+    grid = 2.0**ACTIVATION_BITS  # in place: scaling by powers of two and rounding are exact
+    return output.mul_(grid).round_().div_(grid).clamp_(-ACTIVATION_LIMIT, ACTIVATION_LIMIT)
 
 
 def exact_network(
