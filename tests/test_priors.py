@@ -5,18 +5,10 @@ import pytest
 import torch
 import torch.distributions as td
 
+from tests.single_thread import one_thread  # noqa: F401  (autouse fixture)
 from vaekit.distributions import kl
 from vaekit.models import VAE, HierarchicalVAE, HVAEConfig, VAEConfig, load_model, save_model
 from vaekit.priors import GaussianMixture
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny models: a second thread only adds synchronisation, costly on a busy machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def mixture(seed=0, components=3, dim=2):

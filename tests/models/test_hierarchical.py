@@ -3,20 +3,11 @@
 import pytest
 import torch
 
+from tests.single_thread import one_thread  # noqa: F401  (autouse fixture)
 from vaekit.data import DataConfig, load_data
 from vaekit.models import HierarchicalVAE, HVAEConfig
 from vaekit.objectives import batch_loss
 from vaekit.training import TrainConfig, fit
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # these models are tiny: a second thread only adds synchronisation, which costs many
-    # times the work itself when the machine's cores are busy
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -16,8 +17,12 @@ from vaekit.cli.signals import stop_on_signals
 from vaekit.data import DataConfig, DataSpec, load_data
 from vaekit.errors import CheckpointError, ConfigError
 from vaekit.models import MODELS, LatentVariableModel, read_model_config
+from vaekit.models.config import ARCHITECTURES
 from vaekit.objectives import OBJECTIVES
+from vaekit.priors import PRIORS
 from vaekit.training import TrainConfig, fit, has_checkpoint
+from vaekit.training.presets import PRESETS, get_preset
+from vaekit.training.schedules import LR_SCHEDULES
 
 logger = logging.getLogger(__name__)
 
@@ -37,34 +42,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--eval-limit", type=int, default=None, help="use the first N val/test examples"
     )
-    parser.add_argument("--model", default="vae", choices=tuple(MODELS))
-    parser.add_argument("--arch", default="mlp", choices=("mlp", "conv", "resconv"))
-    parser.add_argument("--latent-dim", type=int, default=16)
-    parser.add_argument("--hidden-dims", type=int, nargs="*", default=[400])
-    parser.add_argument("--conv-channels", type=int, nargs="+", default=[32, 64])
-    parser.add_argument("--activation", default="relu")
     parser.add_argument(
-        "--likelihood",
+        "--preset",
         default=None,
-        help="bernoulli | gaussian (default: bernoulli for images, gaussian for tables)",
+        choices=tuple(PRESETS),
+        help="a documented recipe (model + training); explicit flags override its values",
     )
+    add_model_arguments(parser)
     parser.add_argument(
         "--epochs", type=int, default=None, help="default 10; with --resume, the run's own"
     )
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
-    parser.add_argument("--kl-warmup-epochs", type=float, default=0.0)
-    parser.add_argument("--grad-clip", type=float, default=None)
-    parser.add_argument(
-        "--objective", default="elbo", choices=OBJECTIVES, help="elbo, or the IWAE bound"
-    )
-    parser.add_argument(
-        "--iw-train-samples", type=int, default=1, help="K of the iwae objective (default 1)"
-    )
-    parser.add_argument(
-        "--free-bits", type=float, default=0.0, help="KL floor per latent group, nats (elbo)"
-    )
+    add_training_arguments(parser)
     parser.add_argument(
         "--checkpoint-every", type=int, default=None, help="also checkpoint every N steps"
     )
@@ -74,6 +62,76 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_device_arguments(parser)
+
+
+# flags that default to None so that a preset's value shows through unless one is given;
+# the model's or TrainConfig's own default applies when neither sets them
+MODEL_FLAGS = ("arch", "latent_dim", "hidden_dims", "conv_channels", "activation",
+               "num_latent_layers", "state_dim", "prior")  # fmt: skip
+TRAIN_FLAGS = ("epochs", "batch_size", "lr", "beta", "kl_warmup_epochs", "grad_clip",
+               "objective", "iw_train_samples", "free_bits", "lr_schedule", "lr_warmup_steps",
+               "lr_final_factor", "ema_decay", "early_stopping_patience",
+               "time_budget_seconds", "checkpoint_every")  # fmt: skip
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None, choices=tuple(MODELS), help="default vae")
+    parser.add_argument("--arch", default=None, choices=ARCHITECTURES, help="default mlp")
+    parser.add_argument("--latent-dim", type=int, default=None, help="default 16")
+    parser.add_argument("--hidden-dims", type=int, nargs="*", default=None, help="default 400")
+    parser.add_argument("--conv-channels", type=int, nargs="+", default=None, help="default 32 64")
+    parser.add_argument("--activation", default=None, help="default relu")
+    parser.add_argument(
+        "--num-latent-layers", type=int, default=None, help="hvae: stochastic layers (3)"
+    )
+    parser.add_argument(
+        "--state-dim", type=int, default=None, help="hvae: width of the top-down path (256)"
+    )
+    parser.add_argument(
+        "--prior", default=None, choices=tuple(PRIORS), help="p(z) (default standard_normal)"
+    )
+    parser.add_argument(
+        "--likelihood",
+        default=None,
+        help="bernoulli | gaussian | discretized_logistic "
+        "(default: bernoulli for images, gaussian for tables)",
+    )
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch-size", type=int, default=None, help="default 128")
+    parser.add_argument("--lr", type=float, default=None, help="Adam learning rate (1e-3)")
+    parser.add_argument("--beta", type=float, default=None, help="weight of the KL term (1)")
+    parser.add_argument("--kl-warmup-epochs", type=float, default=None)
+    parser.add_argument("--grad-clip", type=float, default=None)
+    parser.add_argument("--objective", default=None, choices=OBJECTIVES, help="default elbo")
+    parser.add_argument(
+        "--iw-train-samples", type=int, default=None, help="K of the iwae objective (1)"
+    )
+    parser.add_argument(
+        "--free-bits", type=float, default=None, help="KL floor per latent group, nats (elbo)"
+    )
+    parser.add_argument("--lr-schedule", default=None, choices=LR_SCHEDULES, help="constant")
+    parser.add_argument("--lr-warmup-steps", type=int, default=None, help="default 0")
+    parser.add_argument(
+        "--lr-final-factor", type=float, default=None, help="cosine ends at lr x this (0)"
+    )
+    parser.add_argument(
+        "--ema-decay", type=float, default=None, help="keep a weight average (e.g. 0.999)"
+    )
+    parser.add_argument(
+        "--early-stopping-patience",
+        type=int,
+        default=None,
+        help="stop after N epochs without a better validation ELBO",
+    )
+    parser.add_argument(
+        "--time-budget",
+        dest="time_budget_seconds",
+        type=float,
+        default=None,
+        help="stop after this many seconds of training",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,20 +194,15 @@ def _data_config(args: argparse.Namespace) -> DataConfig:
     )
 
 
+def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict:
+    """The flags among `names` given on the command line (lists become tuples)."""
+    values = {name: getattr(args, name) for name in names}
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if v is not None}
+
+
 def _train_config(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
-        epochs=10 if args.epochs is None else args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        beta=args.beta,
-        kl_warmup_epochs=args.kl_warmup_epochs,
-        grad_clip=args.grad_clip,
-        objective=args.objective,
-        iw_train_samples=args.iw_train_samples,
-        free_bits=args.free_bits,
-        checkpoint_every=args.checkpoint_every,
-    )
+    preset = get_preset(args.preset).train_fields if args.preset else {}
+    return TrainConfig(**{**preset, **_given(args, TRAIN_FLAGS), "seed": args.seed})
 
 
 def _build_model(args: argparse.Namespace, spec: DataSpec) -> LatentVariableModel:
@@ -158,16 +211,16 @@ def _build_model(args: argparse.Namespace, spec: DataSpec) -> LatentVariableMode
         raise ConfigError(
             "a Bernoulli likelihood needs values in [0, 1]; use --likelihood gaussian for tables"
         )
-    cls = MODELS[args.model]
-    config = cls.config_class(
-        input_shape=spec.shape,
-        latent_dim=args.latent_dim,
-        arch=args.arch,
-        hidden_dims=tuple(args.hidden_dims),
-        conv_channels=tuple(args.conv_channels),
-        activation=args.activation,
-        likelihood=likelihood,
-    )
+    preset = get_preset(args.preset) if args.preset else None
+    name = args.model or (preset.model if preset else "vae")
+    cls = MODELS[name]
+    accepted = {f.name for f in dataclasses.fields(cls.config_class)}
+    given = _given(args, MODEL_FLAGS)
+    for key in given.keys() - accepted:
+        raise ConfigError(f"--{key.replace('_', '-')} does not apply to --model {name}")
+    # a preset's fields for another model (e.g. --preset fast --model vae) are left out
+    fields = {k: v for k, v in (preset.model_fields if preset else {}).items() if k in accepted}
+    config = cls.config_class(input_shape=spec.shape, likelihood=likelihood, **{**fields, **given})
     torch.manual_seed(args.seed)  # weights depend on the seed alone
     return cls(config)
 
@@ -178,6 +231,8 @@ def _resumed_setup(args: argparse.Namespace, run_dir: Path):
 
     if not has_checkpoint(run_dir):
         raise ConfigError(f"{run_dir} has no checkpoint to resume; start a run without --resume")
+    if args.preset:
+        raise ConfigError("--preset starts a new run; --resume continues with the run's own")
     payload, problems = None, []
     for name in ("latest", "previous"):  # the same order restore_checkpoint tries
         try:

@@ -42,6 +42,8 @@ def save_checkpoint(run_dir: str | os.PathLike, state: TrainState) -> Path:
     save_model(state.model, tmp)
     tensors, optimizer_json = optimizer_to_files(state.optimizer)
     tensors["rng.noise"] = state.noise_generator.get_state()
+    if state.ema is not None:
+        tensors.update({f"ema.{k}": v for k, v in state.ema.state_tensors().items()})
     write_tensors(tmp / STATE_TENSORS, tensors)
     write_json(tmp / STATE_JSON, {**state.counters(), "optimizer": optimizer_json})
     write_json(tmp / CHECKSUMS, {name: sha256_file(tmp / name) for name in CHECKED_FILES})
@@ -52,7 +54,7 @@ def save_checkpoint(run_dir: str | os.PathLike, state: TrainState) -> Path:
         os.replace(latest, previous)
     os.replace(tmp, latest)
     fsync_dir(root)
-    save_model(state.model, run_dir)
+    save_model(state.eval_model, run_dir)  # the moving average when one is kept
     return latest
 
 
@@ -108,3 +110,12 @@ def _restore_from(folder: Path, state: TrainState) -> None:
         raise CheckpointError(f"{folder / STATE_TENSORS} lacks the RNG state")
     state.noise_generator.set_state(tensors["rng.noise"])
     state.restore_counters(payload)
+    if state.ema is not None:
+        _restore_ema(folder, state, tensors)
+
+
+def _restore_ema(folder: Path, state: TrainState, tensors: dict) -> None:
+    averaged = {k.removeprefix("ema."): v for k, v in tensors.items() if k.startswith("ema.")}
+    if not averaged:
+        raise CheckpointError(f"{folder / STATE_TENSORS} lacks the weight average (ema_decay)")
+    load_state_strict(state.ema.model, averaged, folder / STATE_TENSORS)

@@ -9,6 +9,7 @@ from typing import Any
 from vaekit.config_fields import config_from_dict, config_to_dict
 from vaekit.errors import ConfigError
 from vaekit.objectives import OBJECTIVES
+from vaekit.training.schedules import LR_SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,14 @@ class TrainConfig:
     with iw_train_samples samples, Burda et al. 2015); free_bits (nats, ELBO only) floors the
     batch-mean KL of each latent group (Kingma et al. 2016). checkpoint_every adds a
     checkpoint every N steps besides the one at each epoch end (None = epoch ends only).
+
+    The recipe: lr_schedule "cosine" anneals the learning rate from lr to
+    lr * lr_final_factor over the run (the planned epochs, or time_budget_seconds when set),
+    after a linear warm-up of lr_warmup_steps. ema_decay keeps an exponential moving average
+    of the weights, which validation uses and the run directory exports.
+    early_stopping_patience stops after that many epochs without a better validation ELBO.
+    time_budget_seconds ends training once that much wall-clock time has passed (the epoch
+    in progress is cut short and validated), whatever `epochs` says.
 
     Non-finite steps (loss or gradient norm NaN/inf) are skipped and counted. After
     `rollback_after` in a row, the weights and optimizer go back to the last good checkpoint
@@ -45,6 +54,12 @@ class TrainConfig:
     objective: str = "elbo"
     iw_train_samples: int = 1
     free_bits: float = 0.0
+    lr_schedule: str = "constant"
+    lr_warmup_steps: int = 0
+    lr_final_factor: float = 0.0
+    ema_decay: float | None = None
+    early_stopping_patience: int | None = None
+    time_budget_seconds: float | None = None
 
     def __post_init__(self) -> None:
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
@@ -69,8 +84,26 @@ class TrainConfig:
             raise ConfigError(f"free_bits must be finite and >= 0, got {self.free_bits}")
         if self.free_bits > 0 and self.objective != "elbo":
             raise ConfigError("free_bits applies to the elbo objective only")
+        self._check_recipe()
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
             raise ConfigError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+
+    def _check_recipe(self) -> None:
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(
+                f"unknown lr_schedule {self.lr_schedule!r}; choose from {', '.join(LR_SCHEDULES)}"
+            )
+        if self.lr_warmup_steps < 0 or not 0 <= self.lr_final_factor <= 1:
+            raise ConfigError("lr_warmup_steps must be >= 0 and lr_final_factor in [0, 1]")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise ConfigError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            raise ConfigError(
+                f"early_stopping_patience must be >= 1, got {self.early_stopping_patience}"
+            )
+        budget = self.time_budget_seconds
+        if budget is not None and not 0 < budget < math.inf:
+            raise ConfigError(f"time_budget_seconds must be > 0, got {budget}")
 
     def to_dict(self) -> dict[str, Any]:
         return config_to_dict(self)

@@ -14,6 +14,7 @@ from vaekit.data import DataSplits, binarize_batch, iterate_batches
 from vaekit.errors import CheckpointError
 from vaekit.evaluation import elbo_scores
 from vaekit.models import LatentVariableModel
+from vaekit.training import recipe
 from vaekit.training.callbacks import TrainCallback
 from vaekit.training.checkpoint import restore_checkpoint, save_checkpoint
 from vaekit.training.config import TrainConfig
@@ -53,6 +54,7 @@ def fit(
         folder = restore_checkpoint(run_dir, state)
         logger.info("resumed from %s at step %d (epoch %d)", folder, state.step, state.epoch)
     state.take_snapshot()
+    state.start_clock()
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
     for callback in callbacks:
         callback.on_fit_start(state, steps_per_epoch * config.epochs)
@@ -70,6 +72,9 @@ def fit(
         mark_good(state, run_dir)
         for callback in callbacks:
             callback.on_epoch_end(state, row)
+        if recipe.out_of_time(state) or recipe.stop_early(state):
+            break
+    recipe.finish(state)
     for callback in callbacks:
         callback.on_fit_end(state)
     return state
@@ -109,12 +114,17 @@ def run_epoch(
         if dynamic:
             x = binarize_batch(x, generator=state.noise_generator)
         beta = kl_weight(state.step, beta=config.beta, warmup_steps=warmup_steps)
+        recipe.set_learning_rate(state, steps_per_epoch)
         took_step = take_step(state, x, beta, (totals, window))
         state.batch_in_epoch = index + 1
+        if took_step:
+            recipe.after_step(state)
         if should_stop is not None and should_stop():
             state.interrupted = True
             mark_good(state, run_dir)
             return totals
+        if recipe.out_of_time(state):
+            return totals  # the epoch ends here and is validated as usual
         if not took_step:
             continue
         if state.step % config.log_every == 0 or state.batch_in_epoch == steps_per_epoch:
@@ -142,7 +152,7 @@ def epoch_row(state: TrainState, data: DataSplits, totals: StepTotals, seconds: 
         generator = torch.Generator(device=next(state.model.parameters()).device)
         generator.manual_seed(config.seed + 2)  # same noise every epoch: comparable estimates
         log_px, kls = elbo_scores(
-            state.model,
+            state.eval_model,
             data.val.x.to(generator.device),
             batch_size=config.eval_batch_size,
             generator=generator,

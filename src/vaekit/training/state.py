@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ import torch
 from vaekit.errors import CheckpointError
 from vaekit.models import LatentVariableModel
 from vaekit.training.config import TrainConfig
+from vaekit.training.ema import WeightAverage
 
 
 @dataclass
@@ -32,6 +34,13 @@ class TrainState:
     history: list[dict[str, float]] = field(default_factory=list)
     snapshot: dict[str, Any] | None = field(default=None, repr=False)
     snapshot_step: int = 0
+    ema: WeightAverage | None = field(default=None, repr=False)
+    train_seconds: float = 0.0  # wall-clock seconds spent in fit(), across resumes
+
+    def __post_init__(self) -> None:
+        self._clock_origin = time.perf_counter()
+        if self.ema is None and self.config.ema_decay is not None:
+            self.ema = WeightAverage(self.model, self.config.ema_decay)
 
     def take_snapshot(self) -> None:
         """Remember the weights and optimizer state as the last good state (in memory)."""
@@ -39,6 +48,8 @@ class TrainState:
             "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
             "optimizer": copy.deepcopy(self.optimizer.state_dict()),
         }
+        if self.ema is not None:
+            self.snapshot["ema"] = (self.ema.state_tensors(), self.ema.num_updates)
         self.snapshot_step = self.step
 
     def rollback_to_snapshot(self, lr_factor: float) -> None:
@@ -51,6 +62,8 @@ class TrainState:
             raise RuntimeError("no snapshot to roll back to")
         self.model.load_state_dict(self.snapshot["model"])
         self.optimizer.load_state_dict(self.snapshot["optimizer"])
+        if self.ema is not None:
+            self.ema.load_state_tensors(*self.snapshot["ema"])
         for group in self.optimizer.param_groups:
             group["lr"] *= lr_factor
         self.rollbacks += 1
@@ -64,6 +77,20 @@ class TrainState:
         noise_generator.manual_seed(config.seed + 1)
         return cls(model=model, optimizer=optimizer, noise_generator=noise_generator, config=config)
 
+    def start_clock(self) -> None:
+        """Count wall-clock time from now on top of the seconds of earlier sessions."""
+        self._clock_origin = time.perf_counter() - self.train_seconds
+
+    def elapsed_seconds(self) -> float:
+        """Seconds spent training, this session and before; also kept in train_seconds."""
+        self.train_seconds = time.perf_counter() - self._clock_origin
+        return self.train_seconds
+
+    @property
+    def eval_model(self) -> LatentVariableModel:
+        """The weights to validate and export: the moving average when one is kept."""
+        return self.ema.model if self.ema is not None else self.model
+
     def counters(self) -> dict[str, Any]:
         return {
             "step": self.step,
@@ -72,6 +99,8 @@ class TrainState:
             "skipped_steps": self.skipped_steps,
             "rollbacks": self.rollbacks,
             "history": self.history,
+            "train_seconds": self.train_seconds,
+            "ema_updates": self.ema.num_updates if self.ema is not None else 0,
         }
 
     def restore_counters(self, payload: dict[str, Any]) -> None:
@@ -82,6 +111,9 @@ class TrainState:
             self.skipped_steps = int(payload["skipped_steps"])
             self.rollbacks = int(payload.get("rollbacks", 0))
             self.history = list(payload["history"])
+            self.train_seconds = float(payload.get("train_seconds", 0.0))
+            if self.ema is not None:
+                self.ema.num_updates = int(payload.get("ema_updates", 0))
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(
                 f"train_state.json is missing or has a bad field: {err}"

@@ -1,0 +1,201 @@
+"""Model quality: vaekit's training recipes against the canonical MLP VAE, same run.
+
+Binarized Fashion-MNIST (BENCHMARKS.md): the canonical MLP VAE trained by the textbook
+reference loop (benchmarks/textbook_vae.py), then the `fast` and `best` presets, each
+trained for a wall-clock budget. Every model is scored by the same evaluator on the
+protocol's fixed-binarized test set: negative ELBO on all of it and the importance-weighted
+NLL with K samples on the first --eval-limit images (a K = 1000 NLL over 10,000 images is
+10M decoder passes per model). The `best` run also records its NLL-against-time curve from
+weight-average snapshots. Then the `fast` recipe on 8-bit Fashion-MNIST with the
+discretized logistic likelihood, in bits/dim.
+
+    python -m benchmarks.quality                                   # the figures in docs/
+    python -m benchmarks.quality --fast-budget 30 --best-budget 30 --eight-bit-budget 30 \\
+        --canonical-epochs 1 --iw-samples 50 --eval-limit 200 --out /tmp/q.md   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks.canonical_vae import as_vaekit
+from benchmarks.machine_info import run_description, write_results
+from benchmarks.textbook_vae import train_textbook
+from vaekit import DataConfig, TrainConfig, evaluate, fit, load_data
+from vaekit.models import MODELS
+from vaekit.training import TrainCallback
+from vaekit.training.presets import get_preset
+from vaekit.units import nats_to_bits_per_dim
+
+OUT_DIR = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def score(model, x_test, args, *, seed: int = 1) -> dict:
+    """-ELBO on all of x_test; NLL (K = args.iw_samples) on its first args.eval_limit images."""
+    full = evaluate(model, x_test, generator=torch.Generator().manual_seed(seed))
+    subset = x_test[: args.eval_limit]
+    nll = evaluate(model, subset, iw_samples=args.iw_samples, batch_size=20,
+                   generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    return {
+        "neg_elbo_nats": -full.elbo_nats,
+        "nll_nats": nll.nll_nats,
+        "nll_images": int(subset.shape[0]),
+        "nll_eval_seconds": nll.seconds,
+        "bits_per_dim": nats_to_bits_per_dim(nll.nll_nats, int(x_test[0].numel())),
+    }
+
+
+class Snapshots(TrainCallback):
+    """Keeps the validated (weight-average) weights and the clock at each epoch end."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def on_epoch_end(self, state, metrics) -> None:
+        weights = {k: v.clone() for k, v in state.eval_model.state_dict().items()}
+        self.rows.append({"epoch": state.epoch, "train_seconds": state.train_seconds,
+                          "val_neg_elbo_nats": -metrics["val_elbo_nats"],
+                          "weights": weights})  # fmt: skip
+
+
+def train_preset(name: str, data, budget: float, seed: int, likelihood: str, curve=None):
+    """Build and train preset `name` for `budget` seconds; returns (model, seconds)."""
+    preset = get_preset(name)
+    cls = MODELS[preset.model]
+    torch.manual_seed(seed)
+    model = cls(cls.config_class(input_shape=data.spec.shape, likelihood=likelihood,
+                                 **preset.model_fields))  # fmt: skip
+    config = TrainConfig(**{**preset.train_fields, "time_budget_seconds": budget, "seed": seed})
+    started = time.perf_counter()
+    fit(model, data, config, callbacks=[curve] if curve else [])
+    return model, time.perf_counter() - started
+
+
+def nll_curve(model, snapshots: Snapshots, x_test, args) -> list[dict]:
+    """NLL of up to args.curve_points evenly spaced snapshots (the last one included)."""
+    rows = snapshots.rows
+    step = max(1, len(rows) // args.curve_points)
+    picked = rows[::-1][::step][::-1]
+    final = model.state_dict()
+    curve = []
+    for row in picked:
+        model.load_state_dict(row["weights"])
+        report = evaluate(model, x_test[: args.curve_images], iw_samples=args.iw_samples,
+                          batch_size=20, generator=torch.Generator().manual_seed(4))  # fmt: skip
+        curve.append(
+            {k: v for k, v in row.items() if k != "weights"} | {"nll_nats": report.nll_nats}
+        )
+        print("curve", curve[-1], flush=True)
+    model.load_state_dict(final)
+    return curve
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fast-budget", type=float, default=600.0, help="seconds")
+    parser.add_argument("--best-budget", type=float, default=1200.0, help="seconds")
+    parser.add_argument("--eight-bit-budget", type=float, default=600.0, help="seconds; 0 skips")
+    parser.add_argument("--canonical-epochs", type=int, default=10)
+    parser.add_argument("--iw-samples", type=int, default=1000)
+    parser.add_argument("--eval-limit", type=int, default=10_000, help="test images for NLL")
+    parser.add_argument("--curve-points", type=int, default=5)
+    parser.add_argument("--curve-images", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=OUT_DIR / "quality.md")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    info = run_description()
+    print("\n".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic"))
+    x_test = data.test.x
+    rows = {}
+    started = time.perf_counter()
+    reference, _ = train_textbook(data.train.x.flatten(1), args.canonical_epochs, args.seed)
+    seconds = time.perf_counter() - started
+    canonical = as_vaekit(reference)
+    rows["canonical MLP VAE, textbook loop"] = {
+        "epochs_or_budget": f"{args.canonical_epochs} epochs", "train_seconds": seconds,
+        "parameters": count_parameters(canonical), **score(canonical, x_test, args)}  # fmt: skip
+    print(rows, flush=True)
+    for name, budget in (("fast", args.fast_budget), ("best", args.best_budget)):
+        snapshots = Snapshots()
+        model, seconds = train_preset(name, data, budget, args.seed, "bernoulli", snapshots)
+        rows[f"preset {name}"] = {
+            "epochs_or_budget": f"{budget:.0f} s budget, {len(snapshots.rows)} epochs",
+            "train_seconds": seconds, "parameters": count_parameters(model),
+            **score(model, x_test, args)}  # fmt: skip
+        print(name, rows[f"preset {name}"], flush=True)
+        if name == "best":
+            curve = nll_curve(model, snapshots, x_test, args)
+    eight_bit = {}
+    if args.eight_bit_budget > 0:
+        data8 = load_data(DataConfig(source="fashion-mnist"))
+        model, seconds = train_preset("fast", data8, args.eight_bit_budget, args.seed,
+                                      "discretized_logistic")  # fmt: skip
+        eight_bit = {"train_seconds": seconds, "parameters": count_parameters(model),
+                     **score(model, data8.test.x, args)}  # fmt: skip
+        print("8-bit", eight_bit, flush=True)
+    write_report(args, info, rows, curve, eight_bit)
+
+
+def write_report(args, info, rows, curve, eight_bit) -> None:
+    nll_images = next(iter(rows.values()))["nll_images"]
+    lines = [
+        "# Model quality: training recipes against the canonical MLP VAE",
+        "",
+        "Binarized Fashion-MNIST (BENCHMARKS.md protocol): training with dynamic binarization "
+        "on the first 55,000 training images (the last 5,000 validate), scoring on the fixed-"
+        f"binarized test set. -ELBO: all 10,000 test images, one sample. NLL: importance-"
+        f"weighted bound with K = {args.iw_samples} on the first {nll_images} test images. "
+        f"Presets are wall-clock bounded; {args.threads} threads, seed {args.seed}, a shared "
+        "2-core machine (other jobs may have run beside it). Lower is better. Written by "
+        "`benchmarks/quality.py`; do not edit by hand.",
+        "",
+        "| model | parameters | training | train wall time (s) | test -ELBO (nats) | "
+        f"test NLL, K={args.iw_samples} (nats) | NLL eval time (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, row in rows.items():
+        lines.append(f"| {name} | {row['parameters']:,} | {row['epochs_or_budget']} | "
+                     f"{row['train_seconds']:.0f} | {row['neg_elbo_nats']:.2f} | "
+                     f"{row['nll_nats']:.2f} | {row['nll_eval_seconds']:.0f} |")  # fmt: skip
+    reference = rows["canonical MLP VAE, textbook loop"]["nll_nats"]
+    lines += ["", "NLL gain over the canonical model, same images: " + ", ".join(
+        f"{name} {reference - row['nll_nats']:+.2f} nats" for name, row in rows.items()
+        if name.startswith("preset"))]  # fmt: skip
+    lines += ["", f"## `best` recipe: NLL against training time ({args.best_budget:.0f} s budget)",
+              "", f"Weight-average snapshots at epoch ends; NLL with K = {args.iw_samples} on "
+              f"the first {args.curve_images} test images; -ELBO on the validation split.", "",
+              "| epoch | train time (s) | val -ELBO (nats) | test NLL (nats) |",
+              "|---|---|---|---|"]  # fmt: skip
+    for point in curve:
+        lines.append(f"| {point['epoch']} | {point['train_seconds']:.0f} | "
+                     f"{point['val_neg_elbo_nats']:.2f} | {point['nll_nats']:.2f} |")  # fmt: skip
+    if eight_bit:
+        lines += ["", "## 8-bit Fashion-MNIST", "",
+                  "Raw uint8 pixels (scaled by 1/255), discretized logistic likelihood over 256 "
+                  f"levels, `fast` recipe for {args.eight_bit_budget:.0f} s. bits/dim = NLL / "
+                  f"(784 ln 2), NLL with K = {args.iw_samples} on the first "
+                  f"{eight_bit['nll_images']} test images.", "",
+                  "| model | parameters | train wall time (s) | test -ELBO (bits/dim) | "
+                  "test NLL (bits/dim) |", "|---|---|---|---|---|",
+                  f"| preset fast, discretized logistic | {eight_bit['parameters']:,} | "
+                  f"{eight_bit['train_seconds']:.0f} | "
+                  f"{nats_to_bits_per_dim(eight_bit['neg_elbo_nats'], 784):.4f} | "
+                  f"{eight_bit['bits_per_dim']:.4f} |"]  # fmt: skip
+    payload = {"binarized": rows, "best_curve": curve, "eight_bit": eight_bit,
+               "arguments": {k: str(v) for k, v in vars(args).items()}}  # fmt: skip
+    write_results(args.out, lines, info, payload)
+
+
+if __name__ == "__main__":
+    main()
