@@ -26,7 +26,16 @@ from vaekit import DataConfig, TrainConfig, fit, load_data
 from vaekit.models import MODELS
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "speed.md"
-SYSTEMS = ("textbook loop", "vaekit fit()")
+# the textbook loop, then issue #4's easy fixes added one at a time, then vaekit's trainer
+# without and with its fused MLP gradient: each row prices one technique
+LADDER = {
+    "textbook loop": {},
+    "+ batches by index": {"index_batches": True},
+    "+ rand < x binarization": {"index_batches": True, "threshold_binarize": True},
+    "+ fused Adam": {"index_batches": True, "threshold_binarize": True, "fused_adam": True},
+}
+VAEKIT = {"vaekit fit(), autograd": False, "vaekit fit()": True}
+SYSTEMS = (*LADDER, *VAEKIT)
 
 
 def build_model(args) -> torch.nn.Module:
@@ -41,12 +50,15 @@ def worker(args) -> dict:
     """Train one system at one batch size; print one JSON line."""
     torch.set_num_threads(args.threads)
     data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic"))
-    if args.worker == "textbook loop":
-        _, history = train_textbook(data.train.x.flatten(1), args.epochs, 0, args.batch_size)
+    if args.worker in LADDER:
+        _, history = train_textbook(data.train.x.flatten(1), args.epochs, 0, args.batch_size,
+                                    **LADDER[args.worker])  # fmt: skip
         rates = [len(data.train) / row["seconds"] for row in history]
     else:
         model = build_model(args)
-        state = fit(model, data, TrainConfig(epochs=args.epochs, batch_size=args.batch_size))
+        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size,
+                             fast_path=VAEKIT[args.worker])  # fmt: skip
+        state = fit(model, data, config)
         rates = [row["train_samples_per_second"] for row in state.history]
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"samples_per_second": statistics.median(rates[1:]), "epoch_rates": rates,
@@ -92,7 +104,9 @@ def main() -> None:
     rows = []
     for batch_size in args.batch_sizes:
         limit = ceiling(args, batch_size)
-        results = {system: run_worker(args, system, batch_size) for system in SYSTEMS}
+        canonical = args.model == "vae" and args.arch == "mlp"
+        systems = SYSTEMS if canonical else ("textbook loop", "vaekit fit()")
+        results = {system: run_worker(args, system, batch_size) for system in systems}
         rows.append({"batch_size": batch_size, "ceiling": limit, **results})
         print(json.dumps(rows[-1]), flush=True)
     write_report(args, info, rows, square_gemm_gflops())
@@ -106,7 +120,11 @@ def write_report(args, info, rows, square_gflops) -> None:
         f"binarized Fashion-MNIST (55,000 training images, dynamic binarization), Adam 1e-3, "
         f"{args.threads} threads, fp32. Samples/s: median over epochs 2..{args.epochs}. "
         "Ceiling: the model's own GEMMs alone (forward, weight and input gradients), timed "
-        "in the same run. Peak RSS: the whole process, data included. Written by "
+        "in the same run. Peak RSS: the whole process, data included. The textbook rows "
+        "always train the canonical MLP VAE (784-400-20): the reference of BENCHMARKS.md; the "
+        "rows marked + add issue #4's easy fixes to it one at a time, cumulatively. "
+        "`vaekit fit(), autograd` is the trainer with its fused MLP gradient turned off "
+        "(`TrainConfig(fast_path=False)`). Written by "
         "`benchmarks/throughput.py`; do not edit by hand.",
         "",
         "| batch | system | samples/s | ratio to textbook | fraction of GEMM ceiling | "
@@ -116,7 +134,7 @@ def write_report(args, info, rows, square_gflops) -> None:
     for row in rows:
         ref = row["textbook loop"]["samples_per_second"]
         limit = row["ceiling"]
-        for system in SYSTEMS:
+        for system in (name for name in SYSTEMS if name in row):
             rate = row[system]["samples_per_second"]
             gflops = rate * limit["flops_per_sample"] / 1e9
             lines.append(f"| {row['batch_size']} | {system} | {rate:,.0f} | {rate / ref:.2f}x | "

@@ -1,5 +1,6 @@
 """The trainer's fast path computes the same loss and update as the textbook formulas."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -33,10 +34,15 @@ def test_loss_matches_textbook_formula():
     assert torch.allclose(ours, textbook_loss(model, x, eps), rtol=1e-5)
 
 
-def test_one_trainer_step_matches_a_plain_adam_step():
+# Adam's first step is lr * g / (|g| + eps): where a gradient entry is within a few eps of
+# zero, float rounding in g (the fused gradient sums in another order) moves that entry's
+# step by up to ~1e-5. Gradient values themselves are compared in test_fused_mlp.py.
+@pytest.mark.parametrize("fast_path,atol", [(False, 1e-6), (True, 2e-5)])
+def test_one_trainer_step_matches_a_plain_adam_step(fast_path, atol):
     model, reference = canonical_vae(), canonical_vae()
     x = (torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(1)) < 0.3).float()
-    state = TrainState.create(model, TrainConfig(lr=1e-3, seed=0))
+    state = TrainState.create(model, TrainConfig(lr=1e-3, seed=0, fast_path=fast_path))
+    assert (state.fast_path is not None) == fast_path
     noise_state = state.noise_generator.get_state()
     assert take_step(state, x, 1.0, (StepTotals(),))
     eps = torch.randn(64, 20, generator=torch.Generator().set_state(noise_state))
@@ -44,4 +50,4 @@ def test_one_trainer_step_matches_a_plain_adam_step():
     textbook_loss(reference, x, eps).backward()
     optimizer.step()
     for (name, ours), theirs in zip(model.named_parameters(), reference.parameters()):
-        assert torch.allclose(ours, theirs, atol=1e-6), name
+        assert torch.allclose(ours, theirs, atol=atol), name

@@ -22,7 +22,7 @@ def binarize_batch(x: torch.Tensor, *, generator: torch.Generator | None = None)
     device holding 0s and 1s.
     """
     noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    return (noise < x).to(x.dtype)
+    return torch.lt(noise, x, out=noise)  # 0.0/1.0 written over the noise: one pass, no copy
 
 
 def binarize_once(x: np.ndarray, seed: int) -> np.ndarray:

@@ -23,6 +23,9 @@ class TrainConfig:
     with iw_train_samples samples, Burda et al. 2015); free_bits (nats, ELBO only) floors the
     batch-mean KL of each latent group (Kingma et al. 2016). checkpoint_every adds a
     checkpoint every N steps besides the one at each epoch end (None = epoch ends only).
+    fast_path lets the plain ELBO of an MLP VAE with a Bernoulli decoder use the hand-written
+    gradient of vaekit.models.fused_mlp (same loss and gradients, fewer kernels); False
+    always uses autograd.
 
     The recipe: lr_schedule "cosine" anneals the learning rate from lr to
     lr * lr_final_factor over the run (the planned epochs, or time_budget_seconds when set),
@@ -54,6 +57,7 @@ class TrainConfig:
     objective: str = "elbo"
     iw_train_samples: int = 1
     free_bits: float = 0.0
+    fast_path: bool = True
     lr_schedule: str = "constant"
     lr_warmup_steps: int = 0
     lr_final_factor: float = 0.0

@@ -11,6 +11,7 @@ import torch
 
 from vaekit.errors import CheckpointError
 from vaekit.models import LatentVariableModel
+from vaekit.models.fused_mlp import FusedMLPVAE, fused_mlp_supported
 from vaekit.training.config import TrainConfig
 from vaekit.training.ema import WeightAverage
 
@@ -34,6 +35,7 @@ class TrainState:
     history: list[dict[str, float]] = field(default_factory=list)
     snapshot: dict[str, Any] | None = field(default=None, repr=False)
     snapshot_step: int = 0
+    fast_path: FusedMLPVAE | None = field(default=None, repr=False)
     ema: WeightAverage | None = field(default=None, repr=False)
     train_seconds: float = 0.0  # wall-clock seconds spent in fit(), across resumes
 
@@ -75,7 +77,8 @@ class TrainState:
         optimizer = make_adam(model, config.lr)
         noise_generator = torch.Generator(device=_device_of(model))
         noise_generator.manual_seed(config.seed + 1)
-        return cls(model=model, optimizer=optimizer, noise_generator=noise_generator, config=config)
+        return cls(model=model, optimizer=optimizer, noise_generator=noise_generator,
+                   config=config, fast_path=_fast_path(model, config))  # fmt: skip
 
     def start_clock(self) -> None:
         """Count wall-clock time from now on top of the seconds of earlier sessions."""
@@ -118,6 +121,14 @@ class TrainState:
             raise CheckpointError(
                 f"train_state.json is missing or has a bad field: {err}"
             ) from None
+
+
+def _fast_path(model: LatentVariableModel, config: TrainConfig) -> FusedMLPVAE | None:
+    """The fused MLP gradient when it computes exactly the configured loss, else None."""
+    plain_elbo = config.objective == "elbo" and config.free_bits == 0
+    if config.fast_path and plain_elbo and fused_mlp_supported(getattr(model, "config", None)):
+        return FusedMLPVAE(model)
+    return None
 
 
 def make_adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from vaekit.errors import TrainingError
+from vaekit.models.fused_mlp import has_hooks
 from vaekit.objectives import batch_loss
 from vaekit.training.state import TrainState
 
@@ -51,6 +52,8 @@ def take_step(
     `handle_skip` for what happens when they persist.
     """
     model, optimizer, config = state.model, state.optimizer, state.config
+    if state.fast_path is not None and not has_hooks(model):
+        return _take_fast_step(state, x, beta, totals)
     loss, reconstruction, kl = batch_loss(
         model,
         x,
@@ -77,6 +80,28 @@ def take_step(
     return True
 
 
+def _take_fast_step(
+    state: TrainState, x: torch.Tensor, beta: float, totals: tuple[StepTotals, ...]
+) -> bool:
+    """take_step for the fused MLP gradient: it writes .grad itself, no graph is built."""
+    loss, reconstruction, kl = state.fast_path.loss_and_grads(
+        x, beta, generator=state.noise_generator
+    )
+    finite = bool(torch.isfinite(loss))
+    if finite:
+        finite = bool(torch.isfinite(gradient_norm(state.model, state.config.grad_clip)))
+    if not finite:
+        state.optimizer.zero_grad(set_to_none=True)
+        handle_skip(state)
+        return False
+    state.optimizer.step()
+    state.step += 1
+    state.consecutive_skips = 0
+    for total in totals:
+        total.add(loss, reconstruction, kl, x.shape[0])
+    return True
+
+
 def gradient_norm(model: torch.nn.Module, max_norm: float | None) -> torch.Tensor:
     """Global gradient norm; gradients are clipped to max_norm when one is given.
 
@@ -85,8 +110,10 @@ def gradient_norm(model: torch.nn.Module, max_norm: float | None) -> torch.Tenso
     """
     if max_norm is not None:
         return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-    norms = [torch.linalg.vector_norm(p.grad) for p in model.parameters() if p.grad is not None]
-    return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
 def handle_skip(state: TrainState) -> None:

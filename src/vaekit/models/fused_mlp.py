@@ -1,0 +1,210 @@
+"""Hand-written ELBO gradient and importance weights for an MLP VAE with a Bernoulli decoder.
+
+This is the fast path for the most common model (BENCHMARKS.md's canonical MLP VAE and its
+wider or deeper cousins). Autograd runs each elementwise step of the loss as its own kernel,
+with saved buffers and a graph to walk; at batch 128 those kernels, not the matrix
+multiplications, take most of a training step on a CPU. Here the forward pass keeps only
+what the backward pass needs, and the backward pass is the closed form:
+
+    d(-log p(x|z)) / d logits = sigmoid(logits) - x
+    d KL / d mean = mean,   d KL / d log_var = (exp(log_var) - 1) / 2
+    d z / d mean = 1,       d z / d log_var = eps * std / 2
+
+For importance-weighted evaluation, log p(x|z) = x . logits - sum softplus(logits), and
+x . logits = (x W) . h + x . b for the last layer logits = h W^T + b: x W is computed once
+per example instead of once per sample, so the K samples only cost the GEMMs and one
+softplus pass. Both equal the general code path's results to float tolerance
+(tests/training/test_fused_mlp.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.modules import module as module_globals
+
+from vaekit.models.config import VAEConfig
+
+LOG_2PI = math.log(2 * math.pi)
+# config fields the fused code handles for any value; every other field must be its default
+_FREE_FIELDS = {"input_shape", "latent_dim", "hidden_dims", "conv_channels"}
+_REQUIRED = {"arch": "mlp", "activation": "relu", "likelihood": "bernoulli",
+             "prior": "standard_normal"}  # fmt: skip
+
+
+def fused_mlp_supported(config: object) -> bool:
+    """True for a VAEConfig describing an MLP VAE with ReLUs, a Bernoulli decoder and the
+    N(0, I) prior, with every other option at its default (so options added later turn the
+    fast path off until it learns them)."""
+    if type(config) is not VAEConfig:
+        return False
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if field.name in _REQUIRED:
+            if value != _REQUIRED[field.name]:
+                return False
+        elif field.name not in _FREE_FIELDS and value != field.default:
+            return False
+    return True
+
+
+def has_hooks(model: nn.Module) -> bool:
+    """True if any module of `model` has a forward or backward hook: the fused code does not
+    call the modules, so a model with hooks must take the autograd path to honour them."""
+    if module_globals._global_forward_hooks or module_globals._global_forward_pre_hooks:
+        return True
+    for module in model.modules():
+        if (
+            module._forward_hooks
+            or module._forward_pre_hooks
+            or module._backward_hooks
+            or module._backward_pre_hooks
+        ):
+            return True
+    return False
+
+
+class FusedMLPVAE:
+    """The fast path over a supported VAE's own parameters (no copies: it reads the
+    model's Linear layers each call, so it always sees the current weights)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        if not fused_mlp_supported(getattr(model, "config", None)):
+            raise ValueError(f"{type(model).__name__} is not an MLP VAE with a Bernoulli decoder")
+        self.latent_dim = model.config.latent_dim
+        self.encoder_layers = _linear_layers(model.encoder.mlp.layers)
+        self.decoder_layers = _linear_layers(model.decoder.mlp.layers)
+
+    def loss_and_grads(
+        self, x: torch.Tensor, kl_weight: float, *, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x: (B, *input_shape) targets in [0, 1]. Sets every parameter's .grad to
+        d loss / d parameter for loss = mean over the batch of (-log p(x|z) + kl_weight * KL).
+
+        Returns 0-dim tensors (loss, reconstruction, kl): batch means in nats, where
+        reconstruction = -log p(x|z) and kl = KL(q(z|x) || N(0, I)). The noise is drawn as
+        DiagonalGaussian.rsample draws it, so both paths see the same samples.
+        """
+        batch = x.shape[0]
+        scale = 1.0 / batch
+        targets = x.reshape(batch, -1)  # (B, D)
+        encoder_inputs, encoded = _forward(self.encoder_layers, targets)
+        mean, log_var = encoded[:, : self.latent_dim], encoded[:, self.latent_dim :]
+        std = torch.exp(0.5 * log_var)
+        eps = torch.randn(mean.shape, generator=generator, device=x.device, dtype=x.dtype)
+        z = torch.addcmul(mean, std, eps)  # (B, L)
+        decoder_inputs, logits = _forward(self.decoder_layers, z)  # (B, D)
+
+        # -log Bernoulli(x; sigmoid(l)) = softplus(l) - x * l, summed over the batch
+        reconstruction = F.softplus(logits).sum() - torch.dot(targets.flatten(), logits.flatten())
+        variance = std * std
+        kl = 0.5 * (mean * mean + variance - log_var - 1.0).sum()
+        loss = (reconstruction + kl_weight * kl) * scale
+
+        grad_logits = torch.sigmoid(logits).sub_(targets).mul_(scale)
+        grad_z = _backward(self.decoder_layers, decoder_inputs, grad_logits, need_input=True)
+        grad_encoded = torch.empty_like(encoded)
+        grad_mean = grad_encoded[:, : self.latent_dim]
+        torch.add(grad_z, mean, alpha=kl_weight * scale, out=grad_mean)
+        grad_log_var = grad_encoded[:, self.latent_dim :]
+        torch.mul(grad_z, eps, out=grad_log_var).mul_(std).mul_(0.5)
+        grad_log_var.add_(variance.sub_(1.0), alpha=0.5 * kl_weight * scale)
+        _backward(self.encoder_layers, encoder_inputs, grad_encoded, need_input=False)
+        return loss, reconstruction * scale, kl * scale
+
+    @torch.no_grad()
+    def log_importance_weights(
+        self,
+        x: torch.Tensor,
+        num_samples: int,
+        *,
+        generator: torch.Generator | None = None,
+        posterior: tuple[torch.Tensor, torch.Tensor] | None = None,
+        data_terms: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """log p(x, z_k) - log q(z_k|x) for K samples z_k ~ q(z|x): (K, B) nats.
+
+        x: (B, *input_shape). `posterior` (mean, log_var) and `data_terms` (from
+        `data_terms`) may be passed in to reuse them across chunks of samples. Draws the
+        noise as DiagonalGaussian.rsample_n does.
+        """
+        batch = x.shape[0]
+        targets = x.reshape(batch, -1)
+        if posterior is None:
+            posterior = self.posterior(targets)
+        mean, log_var = posterior
+        if data_terms is None:
+            data_terms = self.data_terms(targets)
+        x_weight, x_bias = data_terms  # (B, H), (B,)
+        eps = torch.randn(
+            (num_samples, *mean.shape), generator=generator, device=x.device, dtype=x.dtype
+        )
+        z = torch.addcmul(mean, torch.exp(0.5 * log_var), eps)  # (K, B, L)
+        hidden = z.reshape(num_samples * batch, -1)
+        _, hidden = _forward(self.decoder_layers[:-1], hidden, relu_last=True)
+        last = self.decoder_layers[-1]
+        logits = torch.addmm(last.bias, hidden, last.weight.t())  # (K*B, D)
+        softplus_sum = F.softplus(logits).sum(1).view(num_samples, batch)
+        hidden = hidden.view(num_samples, batch, -1)
+        x_dot_logits = torch.einsum("kbh,bh->kb", hidden, x_weight) + x_bias
+        # log N(z; 0, I) - log N(z; mean, std^2): the 2 pi terms cancel
+        log_ratio = 0.5 * (eps.square() - z.square()).sum(-1) + 0.5 * log_var.sum(-1)
+        return x_dot_logits - softplus_sum + log_ratio
+
+    @torch.no_grad()
+    def posterior(self, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """targets (B, D) -> (mean, log_var), each (B, L)."""
+        _, encoded = _forward(self.encoder_layers, targets)
+        return encoded[:, : self.latent_dim], encoded[:, self.latent_dim :]
+
+    @torch.no_grad()
+    def data_terms(self, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x W and x . b of the decoder's last layer, per example: (B, H) and (B,)."""
+        last = self.decoder_layers[-1]
+        return targets @ last.weight, targets @ last.bias
+
+
+def _linear_layers(sequence: nn.Sequential) -> list[nn.Linear]:
+    """The Linear layers of an MLP's Sequential (ReLUs between them are implied)."""
+    return [layer for layer in sequence if isinstance(layer, nn.Linear)]
+
+
+def _forward(
+    layers: list[nn.Linear], a: torch.Tensor, *, relu_last: bool = False
+) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Linear-ReLU-...-Linear (-ReLU if relu_last) on a (B, in) batch; returns each layer's
+    input and the output.
+
+    A ReLU output doubles as its own mask for the backward pass (out > 0 where in > 0).
+    """
+    inputs = []
+    last = len(layers) - 1
+    with torch.no_grad():
+        for index, layer in enumerate(layers):
+            inputs.append(a)
+            a = torch.addmm(layer.bias, a, layer.weight.t())
+            if index < last or relu_last:
+                a.clamp_min_(0.0)
+    return inputs, a
+
+
+def _backward(
+    layers: list[nn.Linear], inputs: list[torch.Tensor], grad: torch.Tensor, *, need_input: bool
+) -> torch.Tensor | None:
+    """Backpropagate d loss / d output (B, out) through `_forward`'s layers, setting each
+    layer's weight and bias gradient; returns d loss / d input (B, in) if need_input."""
+    with torch.no_grad():
+        for index in range(len(layers) - 1, -1, -1):
+            layer, a = layers[index], inputs[index]
+            layer.weight.grad = torch.mm(grad.t(), a)
+            layer.bias.grad = grad.sum(0)
+            if index == 0 and not need_input:
+                return None
+            grad = torch.mm(grad, layer.weight)
+            if index > 0:
+                grad = torch.ops.aten.threshold_backward(grad, a, 0.0)
+    return grad

@@ -1,0 +1,84 @@
+"""The hand-written MLP VAE gradient equals autograd's gradient of the same loss."""
+
+import pytest
+import torch
+
+from vaekit.models import VAE, VAEConfig
+from vaekit.models.fused_mlp import FusedMLPVAE, fused_mlp_supported
+
+
+def build(hidden_dims, input_shape=(1, 28, 28), latent_dim=20, **overrides):
+    torch.manual_seed(0)
+    config = VAEConfig(
+        input_shape=input_shape, latent_dim=latent_dim, hidden_dims=hidden_dims, **overrides
+    )
+    return VAE(config)
+
+
+def autograd_loss(model, x, beta, generator):
+    terms = model.training_terms(x, generator=generator)
+    reconstruction, kl = -terms.log_px_given_z.mean(), terms.kl.mean()
+    return reconstruction + beta * kl, reconstruction, kl
+
+
+@pytest.mark.parametrize(
+    "hidden_dims,input_shape,beta,binary",
+    [((400,), (1, 28, 28), 1.0, True), ((64, 32), (13,), 0.3, False), ((), (2, 3, 4), 2.0, True)],
+)
+def test_loss_and_gradients_match_autograd(hidden_dims, input_shape, beta, binary):
+    model = build(hidden_dims, input_shape, latent_dim=5 if not hidden_dims else 20)
+    x = torch.rand(37, *input_shape, generator=torch.Generator().manual_seed(1))
+    if binary:
+        x = (x < 0.3).float()
+    fast = FusedMLPVAE(model)
+    loss, reconstruction, kl = fast.loss_and_grads(
+        x, beta, generator=torch.Generator().manual_seed(2)
+    )
+    fast_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad(set_to_none=True)
+    expected = autograd_loss(model, x, beta, torch.Generator().manual_seed(2))
+    expected[0].backward()
+    for ours, theirs in zip((loss, reconstruction, kl), expected):
+        assert torch.allclose(ours, theirs.detach(), rtol=1e-5), (ours, theirs)
+    for (name, param), grad in zip(model.named_parameters(), fast_grads):
+        assert grad.shape == param.shape
+        assert torch.allclose(grad, param.grad, rtol=1e-4, atol=1e-6), name
+
+
+def test_only_the_supported_family_takes_the_fast_path():
+    assert fused_mlp_supported(build((8,), (4,), latent_dim=2).config)
+    assert not fused_mlp_supported(build((8,), (4,), latent_dim=2, activation="tanh").config)
+    assert not fused_mlp_supported(build((8,), (4,), latent_dim=2, likelihood="gaussian").config)
+    conv = build((8,), (1, 8, 8), latent_dim=2, arch="conv", conv_channels=(4,))
+    assert not fused_mlp_supported(conv.config)
+    with pytest.raises(ValueError):
+        FusedMLPVAE(conv)
+
+
+@pytest.mark.parametrize("hidden_dims", [(400,), (32, 16), ()])
+def test_importance_weights_match_the_general_path(hidden_dims):
+    from vaekit.objectives import log_importance_weights
+
+    model = build(hidden_dims, (1, 28, 28), latent_dim=6).eval()
+    x = (torch.rand(9, 1, 28, 28, generator=torch.Generator().manual_seed(3)) < 0.4).float()
+    fast = FusedMLPVAE(model).log_importance_weights(
+        x, 7, generator=torch.Generator().manual_seed(4)
+    )
+    with torch.no_grad():
+        general = log_importance_weights(
+            x, model.encode(x), model.prior(), model.decode, 7,
+            generator=torch.Generator().manual_seed(4),
+        )  # fmt: skip
+    assert fast.shape == (7, 9)
+    assert torch.allclose(fast, general, rtol=1e-5, atol=1e-3)
+
+
+def test_a_model_with_hooks_takes_the_autograd_path():
+    from vaekit.models.fused_mlp import has_hooks
+
+    model = build((8,), (4,), latent_dim=2)
+    assert not has_hooks(model)
+    handle = model.decoder.register_forward_hook(lambda module, args, out: out)
+    assert has_hooks(model)
+    handle.remove()
+    assert not has_hooks(model)
