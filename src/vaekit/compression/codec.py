@@ -15,7 +15,7 @@ from vaekit.compression.symbols import example_count, restore, to_symbols
 from vaekit.errors import ConfigError, DataError
 from vaekit.models import LatentVariableModel
 
-DEFAULT_PRECISION = 10  # latent buckets per dimension: 2**10 (see docs/compression.md)
+DEFAULT_PRECISION = 8  # latent buckets per dimension: 2**8 (see docs/compression.md)
 DEFAULT_BATCH_SIZE = 256
 MAX_PRECISION = 16
 
