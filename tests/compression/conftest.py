@@ -43,8 +43,15 @@ def levels_model():
     return _train("none", "discretized_logistic")
 
 
-def random_vae(likelihood: str = "bernoulli", seed: int = 0, shape=(1, 28, 28)) -> VAE:
-    """An untrained VAE: enough where only the coder's exactness is under test."""
+def random_vae(likelihood: str = "bernoulli", seed: int = 0, arch: str = "mlp") -> VAE:
+    """An untrained 28x28 VAE: enough where only the coder's exactness is under test."""
     torch.manual_seed(seed)
-    config = VAEConfig(input_shape=shape, latent_dim=6, hidden_dims=(64,), likelihood=likelihood)
+    config = VAEConfig(
+        input_shape=(1, 28, 28),
+        latent_dim=6,
+        hidden_dims=(64,),
+        conv_channels=(8, 16),
+        arch=arch,
+        likelihood=likelihood,
+    )
     return VAE(config).eval()

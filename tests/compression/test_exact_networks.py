@@ -12,9 +12,12 @@ def outputs(networks: CodingNetworks, x: np.ndarray, z: np.ndarray):
     return mean, log_var, networks.likelihood_params(z)
 
 
-@pytest.mark.parametrize("likelihood,levels", [("bernoulli", 2), ("discretized_logistic", 256)])
-def test_outputs_do_not_depend_on_batch_layout_or_threads(likelihood, levels):
-    model = random_vae(likelihood)
+@pytest.mark.parametrize(
+    "likelihood,levels,arch",
+    [("bernoulli", 2, "mlp"), ("discretized_logistic", 256, "mlp"), ("bernoulli", 2, "conv")],
+)
+def test_outputs_do_not_depend_on_batch_layout_or_threads(likelihood, levels, arch):
+    model = random_vae(likelihood, arch=arch)
     rng = np.random.default_rng(0)
     x = rng.integers(0, levels, (300, 784)).astype(np.int32)
     z = np.round(rng.normal(size=(300, 6)) * 2**16) / 2**16
@@ -44,7 +47,9 @@ def test_models_the_coder_cannot_run_exactly_are_refused():
     torch.manual_seed(0)
     from vaekit.models import VAE, VAEConfig
 
-    for kwargs in ({"activation": "tanh"}, {"likelihood": "gaussian"}):
-        config = VAEConfig(input_shape=(4,), latent_dim=2, hidden_dims=(8,), **kwargs)
+    cases = ({"activation": "tanh"}, {"likelihood": "gaussian"}, {"arch": "resconv"})
+    for kwargs in cases:
+        shape = (1, 8, 8) if kwargs.get("arch") == "resconv" else (4,)
+        config = VAEConfig(input_shape=shape, latent_dim=2, hidden_dims=(8,), **kwargs)
         with pytest.raises(ConfigError):
             CodingNetworks(VAE(config))

@@ -17,6 +17,9 @@ from vaekit.errors import ConfigError
 from vaekit.models import VAE, LatentVariableModel
 
 SYMBOL_LEVELS = {"bernoulli": 2, "discretized_logistic": 256}
+# architectures whose forward passes use only layers fixed_point.py makes exact, ReLU,
+# reshapes and padding (checked by reading nn/mlp.py and nn/conv.py)
+EXACT_ARCHITECTURES = ("mlp", "conv")
 _LATENT_LIMIT = 16.0  # bucket centres lie within +-9 (the tables' range)
 
 
@@ -33,6 +36,11 @@ class CodingNetworks:
             raise ConfigError(
                 f"compression needs a discrete likelihood ({', '.join(SYMBOL_LEVELS)}), "
                 f"not {config.likelihood!r}"
+            )
+        if config.arch not in EXACT_ARCHITECTURES:
+            raise ConfigError(
+                f"exact coding supports the {' and '.join(EXACT_ARCHITECTURES)} architectures, "
+                f"not {config.arch!r}"
             )
         if config.activation != "relu":
             raise ConfigError(
