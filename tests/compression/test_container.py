@@ -59,3 +59,12 @@ def test_a_payload_that_does_not_unwind_is_refused(coded):
     except DataError:
         return
     pytest.fail(f"tampered payload decoded silently to {restored.shape}")
+
+
+def test_a_payload_no_ans_coder_could_write_is_refused(coded):
+    model, _, data = coded
+    body = bytearray(data[:-32])
+    body[-4:] = bytes(4)  # top word zero: constriction itself rejects such a stack
+    forged = bytes(body) + hashlib.sha256(bytes(body)).digest()
+    with pytest.raises(DataError, match="corrupt"):
+        decompress(model, forged)

@@ -19,12 +19,21 @@ from vaekit.compression.coding_models import (
     logistic_level_probabilities,
     posterior_bucket_probabilities,
 )
+from vaekit.errors import DataError
 
 AnsCoder = constriction.stream.stack.AnsCoder
 _MODELS = constriction.stream.model
 _CELLS_PER_SLICE = 1 << 22  # probability-table cells per call: 32 MiB of float64
 
 RowsFn = Callable[[slice], np.ndarray]
+
+
+def open_stack(words: np.ndarray) -> AnsCoder:
+    """An ANS stack holding `words` (uint32, bottom first); DataError if they cannot be one."""
+    try:
+        return AnsCoder(np.ascontiguousarray(words, dtype=np.uint32))
+    except ValueError as err:  # e.g. a top word of zero, which no ANS coder writes
+        raise DataError(f"corrupt file: {err}") from err
 
 
 def _slices(num_rows: int, row_width: int) -> list[slice]:

@@ -27,6 +27,7 @@ from vaekit.compression.ans import (
     encode_pixels,
     encode_posterior,
     encode_uniform,
+    open_stack,
 )
 from vaekit.compression.coding_models import bucket_centres
 from vaekit.compression.networks import CodingNetworks
@@ -95,7 +96,7 @@ def decompress_symbols(
     seed = seed_words()
     if not 0 <= seed_kept <= NUM_SEED_WORDS:
         raise DataError(f"corrupt file: {seed_kept} seed words kept")
-    coder = AnsCoder(np.concatenate([seed[:seed_kept], payload]).astype(np.uint32))
+    coder = open_stack(np.concatenate([seed[:seed_kept], payload]))
     out = np.empty((num_examples, networks.num_dims), dtype=np.int32)
     for start, stop in reversed(chunk_bounds(num_examples, batch_size)):
         count = (stop - start) * networks.latent_dim

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vaekit.compression.ans import AnsCoder, decode_uniform, encode_uniform
+from vaekit.compression.ans import AnsCoder, decode_uniform, encode_uniform, open_stack
 from vaekit.compression.coding_models import (
     bernoulli_probabilities,
     bucket_centres,
@@ -43,7 +43,7 @@ def decompress_lossy(
     batch_size: int,
 ) -> np.ndarray:
     """Payload words -> reconstructed symbols (N, D) int32, the mode of p(x|z) per example."""
-    coder = AnsCoder(payload.copy())
+    coder = open_stack(payload)
     buckets = decode_uniform(coder, num_examples * networks.latent_dim, latent_bits)
     z = bucket_centres(latent_bits)[buckets].reshape(num_examples, networks.latent_dim)
     out = np.empty((num_examples, networks.num_dims), dtype=np.int32)
