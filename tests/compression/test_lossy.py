@@ -10,18 +10,23 @@ def psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
     return float(10 * np.log10(peak**2 / mse))
 
 
-def test_rate_is_latent_bits_per_latent_and_quality_grows_with_it(levels_model):
+def test_rate_is_latent_bits_per_active_latent_and_quality_grows_with_it(levels_model):
     model, stored = levels_model
-    latent_dim = model.config.latent_dim
-    quality = []
+    latent_dim, count = model.config.latent_dim, stored.shape[0]
+    sizes, quality = {}, []
     for bits in (1, 3, 8):
         data = compress(model, stored, lossy=True, latent_bits=bits)
         _, payload = unpack(data)
-        # uniform codes over equal-mass buckets: exactly bits per latent, in 32-bit words
-        assert abs(payload.size * 32 - stored.shape[0] * latent_dim * bits) <= 64
+        sizes[bits] = payload.size * 32
         restored = decompress(model, data)
         assert restored.shape == stored.shape and restored.dtype == stored.dtype
         quality.append(psnr(restored, stored, 255.0))
+    # uniform codes over equal-mass buckets: a mask bit per latent, then exactly `bits` bits
+    # per active latent per example, rounded up to 32-bit words
+    active = (sizes[8] - sizes[3]) / (5 * count)
+    assert 1 <= round(active) <= latent_dim and abs(active - round(active)) < 0.1
+    for bits, size in sizes.items():
+        assert 0 <= size - (latent_dim + count * round(active) * bits) < 96
     assert quality[0] < quality[1] < quality[2], quality
     assert quality[2] > 15.0  # a trained model reconstructs, not just guesses the mean
 
