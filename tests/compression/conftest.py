@@ -20,8 +20,10 @@ def _train(binarize: str, likelihood: str) -> tuple[VAE, np.ndarray]:
         DataConfig(source="fashion-mnist", binarize=binarize, train_limit=3000, eval_limit=200)
     )
     torch.manual_seed(0)
-    config = VAEConfig(input_shape=(1, 28, 28), latent_dim=8, hidden_dims=(128,))
-    model = VAE(VAEConfig(**{**config.__dict__, "likelihood": likelihood}))
+    config = VAEConfig(
+        input_shape=(1, 28, 28), latent_dim=8, hidden_dims=(128,), likelihood=likelihood
+    )
+    model = VAE(config)
     fit(model, data, TrainConfig(epochs=3, batch_size=64, lr=2e-3, seed=0))
     model.eval()
     test = data.test.x.numpy()
