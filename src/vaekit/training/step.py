@@ -17,29 +17,41 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class StepTotals:
-    """Running sums of per-example terms over the steps taken (tensors, so no host sync)."""
+    """Running sums of per-example terms over the steps taken (a tensor, so no host sync).
 
-    loss: torch.Tensor | float = 0.0
-    reconstruction: torch.Tensor | float = 0.0
-    kl: torch.Tensor | float = 0.0
+    sums holds (loss, reconstruction, kl), each summed over examples.
+    """
+
+    sums: torch.Tensor | float = 0.0
     examples: int = 0
 
-    def add(
-        self, loss: torch.Tensor, reconstruction: torch.Tensor, kl: torch.Tensor, count: int
-    ) -> None:
-        self.loss = self.loss + loss * count
-        self.reconstruction = self.reconstruction + reconstruction * count
-        self.kl = self.kl + kl * count
+    def add(self, weighted_terms: torch.Tensor, count: int) -> None:
+        """weighted_terms: (3,) batch means of (loss, reconstruction, kl) times `count`."""
+        self.sums = self.sums + weighted_terms
         self.examples += count
 
     def means(self) -> dict[str, float]:
         if self.examples == 0:
             return {}
+        loss, reconstruction, kl = (float(value) / self.examples for value in self.sums)
         return {
-            "train_loss": float(self.loss) / self.examples,
-            "train_reconstruction_nats": float(self.reconstruction) / self.examples,
-            "train_kl_nats": float(self.kl) / self.examples,
+            "train_loss": loss,
+            "train_reconstruction_nats": reconstruction,
+            "train_kl_nats": kl,
         }
+
+
+def add_to_totals(
+    totals: tuple[StepTotals, ...],
+    loss: torch.Tensor,
+    reconstruction: torch.Tensor,
+    kl: torch.Tensor,
+    count: int,
+) -> None:
+    """Add one step's batch means to every running total: one stack for all of them."""
+    weighted_terms = torch.stack([loss.detach(), reconstruction.detach(), kl.detach()]) * count
+    for total in totals:
+        total.add(weighted_terms, count)
 
 
 def take_step(
@@ -75,8 +87,7 @@ def take_step(
     optimizer.step()
     state.step += 1
     state.consecutive_skips = 0
-    for total in totals:
-        total.add(loss.detach(), reconstruction.detach(), kl.detach(), x.shape[0])
+    add_to_totals(totals, loss, reconstruction, kl, x.shape[0])
     return True
 
 
@@ -97,8 +108,7 @@ def _take_fast_step(
     state.optimizer.step()
     state.step += 1
     state.consecutive_skips = 0
-    for total in totals:
-        total.add(loss, reconstruction, kl, x.shape[0])
+    add_to_totals(totals, loss, reconstruction, kl, x.shape[0])
     return True
 
 
