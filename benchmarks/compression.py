@@ -33,8 +33,8 @@ RECIPES = {
     ],
     "8-bit": [
         "--binarize", "none", "--likelihood", "discretized_logistic", "--arch", "mlp",
-        "--hidden-dims", "1024", "--latent-dim", "64", "--batch-size", "128", "--lr", "1e-3",
-        "--epochs", "20",
+        "--hidden-dims", "512", "--latent-dim", "64", "--batch-size", "128", "--lr", "1e-3",
+        "--epochs", "15",
     ],
 }  # fmt: skip
 LEVELS = {"binarized": 2, "8-bit": 256}
