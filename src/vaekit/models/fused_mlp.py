@@ -200,11 +200,19 @@ def _backward(
     with torch.no_grad():
         for index in range(len(layers) - 1, -1, -1):
             layer, a = layers[index], inputs[index]
-            layer.weight.grad = torch.mm(grad.t(), a)
-            layer.bias.grad = grad.sum(0)
+            torch.mm(grad.t(), a, out=_grad_buffer(layer.weight))
+            torch.sum(grad, 0, out=_grad_buffer(layer.bias))
             if index == 0 and not need_input:
                 return None
             grad = torch.mm(grad, layer.weight)
             if index > 0:
                 grad = torch.ops.aten.threshold_backward(grad, a, 0.0)
     return grad
+
+
+def _grad_buffer(parameter: nn.Parameter) -> torch.Tensor:
+    """The parameter's .grad to write into, allocated once: a step then reuses the same
+    gradient memory instead of allocating fresh tensors."""
+    if parameter.grad is None or parameter.grad.shape != parameter.shape:
+        parameter.grad = torch.empty_like(parameter)
+    return parameter.grad
