@@ -48,7 +48,7 @@ class TrainConfig:
     beta: float = 1.0
     kl_warmup_epochs: float = 0.0
     grad_clip: float | None = None
-    eval_batch_size: int = 1000
+    eval_batch_size: int = 200
     log_every: int = 50
     rollback_after: int = 5
     rollback_lr_factor: float = 0.5
