@@ -7,6 +7,8 @@ output_padding restores the exact sizes, so odd sizes (e.g. 7 -> 4 -> 7) round-t
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -19,6 +21,30 @@ def downsampled_sizes(size: int, num_stages: int) -> list[int]:
     for _ in range(num_stages):
         sizes.append((sizes[-1] + 1) // 2)
     return sizes
+
+
+def upsampling_plan(
+    height: int, width: int, channels: tuple[int, ...], out_channels: int
+) -> tuple[tuple[int, int, int], list[tuple[int, int, tuple[int, int]]]]:
+    """How a decoder walks an encoder's stride-2 stages back up to (height, width).
+
+    Returns the start shape (channels[-1], h, w) and, per stride-2 transposed conv in order,
+    (in_channels, out_channels, output_padding); the paddings restore the exact side
+    lengths. The last stage outputs `out_channels`.
+    """
+    heights = downsampled_sizes(height, len(channels))
+    widths = downsampled_sizes(width, len(channels))
+    widths_out = (*reversed(channels[:-1]), out_channels)
+    stages, width_in = [], channels[-1]
+    for stage, width_out in enumerate(widths_out):
+        level = len(channels) - stage  # index of the input side length in heights/widths
+        padding = (
+            heights[level - 1] - 2 * heights[level] + 1,
+            widths[level - 1] - 2 * widths[level] + 1,
+        )
+        stages.append((width_in, width_out, padding))
+        width_in = width_out
+    return (channels[-1], heights[-1], widths[-1]), stages
 
 
 class ConvEncoder(nn.Module):
@@ -64,27 +90,17 @@ class ConvDecoder(nn.Module):
     ) -> None:
         super().__init__()
         out_channels, height, width = out_shape
-        heights = downsampled_sizes(height, len(channels))
-        widths = downsampled_sizes(width, len(channels))
-        self.start_shape = (channels[-1], heights[-1], widths[-1])
-        self.project = nn.Linear(in_features, channels[-1] * heights[-1] * widths[-1])
+        self.start_shape, stages = upsampling_plan(height, width, channels, out_channels)
+        self.project = nn.Linear(in_features, math.prod(self.start_shape))
         layers: list[nn.Module] = [ACTIVATIONS[activation]()]
-        widths_out = (*reversed(channels[:-1]), out_channels)
-        width_in = channels[-1]
-        for stage, width_out in enumerate(widths_out):
-            level = len(channels) - stage  # index of the input side length in heights/widths
-            padding = (
-                heights[level - 1] - 2 * heights[level] + 1,
-                widths[level - 1] - 2 * widths[level] + 1,
-            )
+        for stage, (width_in, width_out, padding) in enumerate(stages):
             layers.append(
                 nn.ConvTranspose2d(
                     width_in, width_out, 3, stride=2, padding=1, output_padding=padding
                 )
             )
-            if stage < len(widths_out) - 1:
+            if stage < len(stages) - 1:
                 layers.append(ACTIVATIONS[activation]())
-            width_in = width_out
         self.stages = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

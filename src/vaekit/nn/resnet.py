@@ -10,10 +10,12 @@ evaluation outputs differ.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
-from vaekit.nn.conv import downsampled_sizes
+from vaekit.nn.conv import downsampled_sizes, upsampling_plan
 from vaekit.nn.mlp import ACTIVATIONS
 
 BRANCH_INIT_SCALE = 0.1
@@ -108,19 +110,11 @@ class ResConvDecoder(nn.Module):
     ) -> None:
         super().__init__()
         out_channels, height, width = out_shape
-        heights = downsampled_sizes(height, len(channels))
-        widths = downsampled_sizes(width, len(channels))
-        self.start_shape = (channels[-1], heights[-1], widths[-1])
-        self.project = nn.Linear(in_features, channels[-1] * heights[-1] * widths[-1])
+        # the last stage stays at channels[0]; a 3x3 conv then maps to out_channels
+        self.start_shape, stages = upsampling_plan(height, width, channels, channels[0])
+        self.project = nn.Linear(in_features, math.prod(self.start_shape))
         layers: list[nn.Module] = []
-        widths_out = (*reversed(channels[:-1]), channels[0])
-        width_in = channels[-1]
-        for stage, width_out in enumerate(widths_out):
-            level = len(channels) - stage  # index of the input side length in heights/widths
-            padding = (
-                heights[level - 1] - 2 * heights[level] + 1,
-                widths[level - 1] - 2 * widths[level] + 1,
-            )
+        for width_in, width_out, padding in stages:
             layers += [
                 ResidualConvBlock(width_in, activation),
                 ACTIVATIONS[activation](),
@@ -128,8 +122,7 @@ class ResConvDecoder(nn.Module):
                     width_in, width_out, 3, stride=2, padding=1, output_padding=padding
                 ),
             ]
-            width_in = width_out
-        layers += [ACTIVATIONS[activation](), nn.Conv2d(width_in, out_channels, 3, padding=1)]
+        layers += [ACTIVATIONS[activation](), nn.Conv2d(channels[0], out_channels, 3, padding=1)]
         self.stages = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

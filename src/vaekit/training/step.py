@@ -64,48 +64,32 @@ def take_step(
     `handle_skip` for what happens when they persist.
     """
     model, optimizer, config = state.model, state.optimizer, state.config
-    if state.fast_path is not None and not has_hooks(model):
-        return _take_fast_step(state, x, beta, totals)
-    loss, reconstruction, kl = batch_loss(
-        model,
-        x,
-        kl_weight=beta,
-        objective=config.objective,
-        num_samples=config.iw_train_samples,
-        free_bits=config.free_bits,
-        generator=state.noise_generator,
-    )
-    optimizer.zero_grad(set_to_none=True)
+    fused = state.fast_path is not None and not has_hooks(model)
+    if fused:  # the hand-written gradient fills .grad itself; no graph is built
+        loss, reconstruction, kl = state.fast_path.loss_and_grads(
+            x, beta, generator=state.noise_generator
+        )
+    else:
+        loss, reconstruction, kl = batch_loss(
+            model,
+            x,
+            kl_weight=beta,
+            objective=config.objective,
+            num_samples=config.iw_train_samples,
+            free_bits=config.free_bits,
+            generator=state.noise_generator,
+        )
+        optimizer.zero_grad(set_to_none=True)
     finite = bool(torch.isfinite(loss))
     if finite:
-        loss.backward()
+        if not fused:
+            loss.backward()
         finite = bool(torch.isfinite(gradient_norm(model, config.grad_clip)))
     if not finite:
         optimizer.zero_grad(set_to_none=True)
         handle_skip(state)
         return False
     optimizer.step()
-    state.step += 1
-    state.consecutive_skips = 0
-    add_to_totals(totals, loss, reconstruction, kl, x.shape[0])
-    return True
-
-
-def _take_fast_step(
-    state: TrainState, x: torch.Tensor, beta: float, totals: tuple[StepTotals, ...]
-) -> bool:
-    """take_step for the fused MLP gradient: it writes .grad itself, no graph is built."""
-    loss, reconstruction, kl = state.fast_path.loss_and_grads(
-        x, beta, generator=state.noise_generator
-    )
-    finite = bool(torch.isfinite(loss))
-    if finite:
-        finite = bool(torch.isfinite(gradient_norm(state.model, state.config.grad_clip)))
-    if not finite:
-        state.optimizer.zero_grad(set_to_none=True)
-        handle_skip(state)
-        return False
-    state.optimizer.step()
     state.step += 1
     state.consecutive_skips = 0
     add_to_totals(totals, loss, reconstruction, kl, x.shape[0])
