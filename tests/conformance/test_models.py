@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 import torch
 
+from vaekit.likelihoods import BINARY_LIKELIHOODS
 from vaekit.models import MODELS, load_model, save_model
 
 CASES = [
@@ -16,6 +17,8 @@ CASES = [
     ("conv", (1, 8, 8), "discretized_logistic"),
     ("resconv", (1, 8, 8), "bernoulli"),
     ("resconv", (3, 7, 9), "gaussian"),
+    ("mlp", (1, 8, 8), "bernoulli_ar"),
+    ("conv", (1, 8, 8), "bernoulli_ar"),
 ]
 PARAMS = [(name, *case) for name in MODELS for case in CASES]
 
@@ -45,7 +48,7 @@ def small_config(cls, **fields):
 
 def batch(shape, likelihood, size=6):
     x = torch.rand(size, *shape, generator=torch.Generator().manual_seed(1))
-    return (x > 0.5).float() if likelihood == "bernoulli" else x
+    return (x > 0.5).float() if likelihood in BINARY_LIKELIHOODS else x
 
 
 @pytest.mark.parametrize("name,arch,shape,likelihood", PARAMS)

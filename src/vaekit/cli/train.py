@@ -16,6 +16,7 @@ from vaekit.cli.runtime import add_device_arguments, apply_runtime
 from vaekit.cli.signals import stop_on_signals
 from vaekit.data import DataConfig, DataSpec, load_data
 from vaekit.errors import CheckpointError, ConfigError
+from vaekit.likelihoods import BINARY_LIKELIHOODS, LIKELIHOODS
 from vaekit.models import MODELS, LatentVariableModel, read_model_config
 from vaekit.models.config import ARCHITECTURES
 from vaekit.objectives import OBJECTIVES
@@ -93,8 +94,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--likelihood",
         default=None,
-        help="bernoulli | gaussian | discretized_logistic "
-        "(default: bernoulli for images, gaussian for tables)",
+        help=f"{' | '.join(LIKELIHOODS)} (default: bernoulli for images, gaussian for tables; "
+        "bernoulli_ar is autoregressive over the pixels, for binary images)",
     )
 
 
@@ -207,9 +208,10 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
 def _build_model(args: argparse.Namespace, spec: DataSpec) -> LatentVariableModel:
     likelihood = args.likelihood or ("gaussian" if spec.kind == "table" else "bernoulli")
-    if likelihood == "bernoulli" and spec.kind == "table":
+    if likelihood in BINARY_LIKELIHOODS and spec.kind == "table":
         raise ConfigError(
-            "a Bernoulli likelihood needs values in [0, 1]; use --likelihood gaussian for tables"
+            f"a {likelihood} likelihood needs values in [0, 1]; use --likelihood gaussian for "
+            "tables"
         )
     preset = get_preset(args.preset) if args.preset else None
     name = args.model or (preset.model if preset else "vae")

@@ -34,7 +34,7 @@ class CodingNetworks:
             raise ConfigError(f"compression needs the standard_normal prior, not {config.prior}")
         if config.likelihood not in SYMBOL_LEVELS:
             raise ConfigError(
-                f"compression needs a discrete likelihood ({', '.join(SYMBOL_LEVELS)}), "
+                f"compression supports the {' and '.join(SYMBOL_LEVELS)} likelihoods, "
                 f"not {config.likelihood!r}"
             )
         if config.arch not in EXACT_ARCHITECTURES:

@@ -1,5 +1,6 @@
 """Probability distributions as plain tensor maths: one vocabulary, no parameters."""
 
+from vaekit.distributions.autoregressive import AutoregressiveBernoulli
 from vaekit.distributions.base import Distribution
 from vaekit.distributions.bernoulli import Bernoulli
 from vaekit.distributions.gaussian import DiagonalGaussian, standard_normal
@@ -7,6 +8,7 @@ from vaekit.distributions.kl import kl, register_kl
 from vaekit.distributions.point_mass import PointMass
 
 __all__ = [
+    "AutoregressiveBernoulli",
     "Bernoulli",
     "DiagonalGaussian",
     "Distribution",

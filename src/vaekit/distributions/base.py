@@ -34,6 +34,14 @@ class Distribution:
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def log_prob_tiled(self, value: torch.Tensor, num_samples: int) -> torch.Tensor:
+        """log_prob of value (B, *event) when this distribution's batch holds num_samples * B
+        rows, row k * B + b being sample k of example b (as importance sampling lays them
+        out): (K, B). Distributions with costly value-only terms override this to compute
+        them once per example instead of K times."""
+        tiled = value.unsqueeze(0).expand(num_samples, *value.shape)
+        return self.log_prob(tiled.reshape(-1, *value.shape[1:])).view(num_samples, -1)
+
     def sample(self, *, generator: torch.Generator | None = None) -> torch.Tensor:
         with torch.no_grad():
             return self.rsample(generator=generator)

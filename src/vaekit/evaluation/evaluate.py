@@ -8,6 +8,7 @@ import torch
 
 from vaekit.evaluation.report import EvalReport
 from vaekit.evaluation.scores import ProgressFn, elbo_scores, log_likelihood_scores
+from vaekit.likelihoods import BINARY_LIKELIHOODS
 from vaekit.models import LatentVariableModel
 from vaekit.units import nats_to_bits_per_dim
 
@@ -75,7 +76,7 @@ def evaluate(
 def density_note(model: LatentVariableModel, x: torch.Tensor) -> str:
     """Say when nats are not a code length: bits/dim only means one for discrete data."""
     likelihood = getattr(model.config, "likelihood", "")
-    if likelihood == "bernoulli" and not bool(((x == 0) | (x == 1)).all()):
+    if likelihood in BINARY_LIKELIHOODS and not bool(((x == 0) | (x == 1)).all()):
         return (
             "Bernoulli likelihood of non-binary values: not a normalized density, "
             "so bits/dim is not a code length; binarize the data for comparable figures"

@@ -114,6 +114,8 @@ class DiscretizedLogisticHead(LikelihoodHead):
 
     params_per_dim = 2
 
-    def forward(self, features: torch.Tensor) -> DiscretizedLogistic:
+    def forward(
+        self, features: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> DiscretizedLogistic:
         loc, log_scale = features.chunk(2, dim=1)
         return DiscretizedLogistic(loc, log_scale, event_ndim=len(self.event_shape))

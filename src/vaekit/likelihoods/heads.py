@@ -16,7 +16,11 @@ from vaekit.distributions import Bernoulli, DiagonalGaussian, Distribution
 
 
 class LikelihoodHead(nn.Module):
-    """Base class. forward: features (B, params_per_dim * C, ...) -> distribution over (C, ...)."""
+    """Base class. forward: features (B, params_per_dim * C, ...) -> distribution over (C, ...).
+
+    `generator` feeds distributions whose `mean` is itself a random draw (the autoregressive
+    Bernoulli); heads with a closed-form mean ignore it.
+    """
 
     params_per_dim: int = 1
 
@@ -24,14 +28,18 @@ class LikelihoodHead(nn.Module):
         super().__init__()
         self.event_shape = tuple(event_shape)
 
-    def forward(self, features: torch.Tensor) -> Distribution:
+    def forward(
+        self, features: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> Distribution:
         raise NotImplementedError
 
 
 class BernoulliHead(LikelihoodHead):
     """Features are the logits of independent Bernoullis, one per data dimension."""
 
-    def forward(self, features: torch.Tensor) -> Bernoulli:
+    def forward(
+        self, features: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> Bernoulli:
         return Bernoulli(features, event_ndim=len(self.event_shape))
 
 
@@ -54,5 +62,7 @@ class GaussianHead(LikelihoodHead):
         else:
             self.register_buffer("log_var", log_var)
 
-    def forward(self, features: torch.Tensor) -> DiagonalGaussian:
+    def forward(
+        self, features: torch.Tensor, *, generator: torch.Generator | None = None
+    ) -> DiagonalGaussian:
         return DiagonalGaussian(features, self.log_var, event_ndim=len(self.event_shape))

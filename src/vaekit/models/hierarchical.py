@@ -212,12 +212,9 @@ class HierarchicalVAE(LatentVariableModel):
         # rows k * B + b hold sample k of example b
         repeated = [h.repeat(num_samples, 1) for h in features]
         state, steps = self.top_down(num_samples * batch, repeated, generator=generator)
-        flat_x = x.repeat(num_samples, *([1] * (x.dim() - 1)))
-        log_px_given_z = self.likelihood(self.decoder(state)).log_prob(flat_x)
+        log_px_given_z = self.likelihood(self.decoder(state)).log_prob_tiled(x, num_samples)
         ratio = sum(step.posterior.log_prob(step.z) - step.prior.log_prob(step.z) for step in steps)
-        return ImportanceTerms(
-            log_px_given_z.view(num_samples, batch), ratio.view(num_samples, batch)
-        )
+        return ImportanceTerms(log_px_given_z, ratio.view(num_samples, batch))
 
     def elbo(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """One-sample ELBO per example: (B,) nats, higher is better."""
@@ -252,7 +249,8 @@ class HierarchicalVAE(LatentVariableModel):
         """Means of p(x|z) for ancestral samples z, each layer's std scaled by temperature:
         (N, *input_shape)."""
         state, _ = self.top_down(num_samples, temperature=temperature, generator=generator)
-        return self.likelihood(self.decoder(state)).mean
+        # the generator also drives a mean that is itself sampled (an autoregressive decoder)
+        return self.likelihood(self.decoder(state), generator=generator).mean
 
 
 def _layer_kl(step: LayerStep) -> torch.Tensor:

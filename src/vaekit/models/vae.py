@@ -106,4 +106,5 @@ class VAE(LatentVariableModel):
         """Means of p(x|z) for z ~ the prior with std scaled by temperature: (N, *input_shape)."""
         prior = self.prior()
         z = prior.with_temperature(temperature).rsample_n(num_samples, generator=generator)
-        return self.decode(z).mean
+        # the generator also drives a mean that is itself sampled (an autoregressive decoder)
+        return self.likelihood(self.decoder(z), generator=generator).mean

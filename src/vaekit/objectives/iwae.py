@@ -43,11 +43,9 @@ def importance_terms(
     x: (B, *event); posterior: batch (B,), event (D,). Returns (K, B) terms in nats.
     """
     z = posterior.rsample_n(num_samples, generator=generator)  # (K, B, D)
-    batch = x.shape[0]
-    flat_z = z.reshape(num_samples * batch, -1)
-    # decoders take a flat batch; repeat x so each of the K*B rows meets its own example
-    flat_x = x.unsqueeze(0).expand(num_samples, *x.shape).reshape(num_samples * batch, *x.shape[1:])
-    log_px_given_z = decode(flat_z).log_prob(flat_x).view(num_samples, batch)
+    # decoders take a flat batch: row k * B + b is sample k of example b
+    flat_z = z.reshape(num_samples * x.shape[0], -1)
+    log_px_given_z = decode(flat_z).log_prob_tiled(x, num_samples)
     return ImportanceTerms(log_px_given_z, posterior.log_prob(z) - prior.log_prob(z))
 
 
