@@ -208,3 +208,29 @@ def test_distribution_shapes_do_not_need_the_mean():
     dist = AutoregressiveBernoulli(torch.zeros(2, 3, 1, 4, 4), lambda x, c: c, event_ndim=3)
     assert dist.batch_shape == (2, 3) and dist.event_shape == (1, 4, 4)
     assert dist._mean is None
+
+
+@pytest.mark.parametrize("leading", [(7,), (2, 3)])
+def test_incremental_ancestral_steps_equal_full_passes(leading):
+    """The head's incremental sampler fixes the same x, from the same logits, as D full
+    passes of its logits function (the generic path of the distribution)."""
+    torch.manual_seed(0)
+    head = AutoregressiveBernoulliHead((1, 3, 4), hidden_units=9)
+    with torch.no_grad():
+        head.direct.normal_()
+    context = torch.randn(*leading, 1, 3, 4)
+    fast = head(context)
+    slow = AutoregressiveBernoulli(context, head.logits, event_ndim=3)
+    assert fast.ancestral_fn is not None
+    for draw in ("sample", "mode"):
+        if draw == "sample":
+            first = fast.sample(generator=torch.Generator().manual_seed(5))
+            second = slow.sample(generator=torch.Generator().manual_seed(5))
+        else:
+            first, second = fast.mode, slow.mode
+        assert torch.equal(first, second)
+    mean_fast = head(context, generator=torch.Generator().manual_seed(2)).mean
+    mean_slow = AutoregressiveBernoulli(
+        context, head.logits, event_ndim=3, generator=torch.Generator().manual_seed(2)
+    ).mean
+    torch.testing.assert_close(mean_fast, mean_slow, rtol=0, atol=1e-5)

@@ -20,6 +20,11 @@ from vaekit.distributions.base import Distribution
 
 # (x (..., D), context (..., D)) -> logits (..., D); leading dims broadcast against each other
 LogitsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# (logit (...,), position i) -> the value x_i to fix, (...,)
+ChooseFn = Callable[[torch.Tensor, int], torch.Tensor]
+# (context (..., D), choose) -> (x, each position's logit at its turn), both (..., D): the
+# same result as D passes of a LogitsFn, computed incrementally by a head that can
+AncestralFn = Callable[[torch.Tensor, ChooseFn], tuple[torch.Tensor, torch.Tensor]]
 # seed of the ancestral sample behind `mean` when no generator is given, so that `mean` is a
 # fixed function of the distribution (reconstructions repeat exactly) like every other mean
 MEAN_SEED = 0
@@ -30,7 +35,9 @@ class AutoregressiveBernoulli(Distribution):
 
     context: (..., *event_shape) context logits (the batch shape is its leading shape);
     logits_fn: LogitsFn on flattened events, autoregressive in x; generator: the source of
-    the ancestral sample behind `mean` (default: a generator seeded with MEAN_SEED).
+    the ancestral sample behind `mean` (default: a generator seeded with MEAN_SEED);
+    ancestral_fn: an incremental AncestralFn for sampling, mode and mean (default: D full
+    passes of logits_fn).
     """
 
     def __init__(
@@ -40,9 +47,11 @@ class AutoregressiveBernoulli(Distribution):
         event_ndim: int,
         *,
         generator: torch.Generator | None = None,
+        ancestral_fn: AncestralFn | None = None,
     ) -> None:
         self.context = context
         self.logits_fn = logits_fn
+        self.ancestral_fn = ancestral_fn
         self.event_ndim = event_ndim
         self.generator = generator
         self._mean: torch.Tensor | None = None
@@ -84,15 +93,16 @@ class AutoregressiveBernoulli(Distribution):
         """log_prob of value (B, *event) when row k * B + b of the batch is sample k of
         example b: (K, B). The context is viewed as (K, B, *event), so value is never tiled."""
         context = self.context.reshape(num_samples, -1, *self.context.shape[1:])
-        return AutoregressiveBernoulli(context, self.logits_fn, self.event_ndim).log_prob(value)
+        tiled = AutoregressiveBernoulli(context, self.logits_fn, self.event_ndim)
+        return tiled.log_prob(value)
 
     @torch.no_grad()
-    def _ancestral(
-        self, choose: Callable[[torch.Tensor, int], torch.Tensor]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """D sequential passes; pass i fixes x_i = choose(logit_i, i) from logits that see
+    def _ancestral(self, choose: ChooseFn) -> tuple[torch.Tensor, torch.Tensor]:
+        """D sequential steps; step i fixes x_i = choose(logit_i, i) from logits that see
         the x_<i already fixed. Returns x and each position's logit at its turn, both (..., D)."""
         context = self._flat(self.context)
+        if self.ancestral_fn is not None:
+            return self.ancestral_fn(context, choose)
         x = torch.zeros_like(context)
         turn_logits = torch.empty_like(context)
         for i in range(context.shape[-1]):
