@@ -56,14 +56,10 @@ class AutoregressiveBernoulli(Distribution):
         self.generator = generator
         self._mean: torch.Tensor | None = None
 
-    # the base class reads shapes off `mean`, which here costs D passes
     @property
-    def batch_shape(self) -> torch.Size:
-        return self.context.shape[: self.context.dim() - self.event_ndim]
-
-    @property
-    def event_shape(self) -> torch.Size:
-        return self.context.shape[self.context.dim() - self.event_ndim :]
+    def shape_source(self) -> torch.Tensor:
+        """The context: the base class would read shapes off `mean`, which costs D steps."""
+        return self.context
 
     def _flat(self, tensor: torch.Tensor) -> torch.Tensor:
         """(..., *event_shape) -> (..., D), keeping the tensor's own leading dims."""

@@ -16,12 +16,20 @@ class Distribution:
     event_ndim: int
 
     @property
+    def shape_source(self) -> torch.Tensor:
+        """A tensor of shape (*batch_shape, *event_shape): the mean, unless a subclass has a
+        cheaper one."""
+        return self.mean
+
+    @property
     def batch_shape(self) -> torch.Size:
-        return self.mean.shape[: self.mean.dim() - self.event_ndim]
+        source = self.shape_source
+        return source.shape[: source.dim() - self.event_ndim]
 
     @property
     def event_shape(self) -> torch.Size:
-        return self.mean.shape[self.mean.dim() - self.event_ndim :]
+        source = self.shape_source
+        return source.shape[source.dim() - self.event_ndim :]
 
     @property
     def mean(self) -> torch.Tensor:
