@@ -23,7 +23,6 @@ def test_preset_with_overrides_trains_the_preset_model(tmp_path):
         config["model"]["config"]["num_latent_layers"] == preset.model_fields["num_latent_layers"]
     )
     assert config["train"]["time_budget_seconds"] == 2.0  # the flag
-    assert config["model"]["config"]["likelihood"] == preset.binary_likelihood  # binarized
     for key in ("lr", "lr_schedule", "ema_decay", "grad_clip"):
         assert config["train"][key] == preset.train_fields[key], key
     assert (out / "metrics.csv").read_text().count("\n") >= 2  # at least one validated epoch
@@ -37,18 +36,3 @@ def test_a_flag_the_model_lacks_is_one_clear_error(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == "vaekit: error: --state-dim does not apply to --model vae"
     assert not (tmp_path / "run").exists()
-
-
-def test_the_preset_likelihood_is_for_binarized_data_and_a_flag_wins(tmp_path):
-    common = ("train", "--data", "digits", "--preset", "fast", "--time-budget", "1",
-              "--state-dim", "8", "--hidden-dims", "16", "--threads", "1", "--quiet")  # fmt: skip
-    grey = tmp_path / "grey"
-    assert run_cli(*common, "--out", str(grey)).returncode == 0
-    flagged = tmp_path / "flagged"
-    result = run_cli(*common, "--binarize", "static", "--likelihood", "bernoulli",
-                     "--out", str(flagged))  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    for run, expected in ((grey, "bernoulli"), (flagged, "bernoulli")):
-        config = json.loads((run / "config.json").read_text())
-        assert config["model"]["config"]["likelihood"] == expected
-    assert PRESETS["fast"].binary_likelihood == "bernoulli_ar"

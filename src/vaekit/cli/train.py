@@ -47,8 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--preset",
         default=None,
         choices=tuple(PRESETS),
-        help="a documented recipe (model, training, and the likelihood for binarized data); "
-        "explicit flags override its values",
+        help="a documented recipe (model + training); explicit flags override its values",
     )
     add_model_arguments(parser)
     parser.add_argument(
@@ -208,15 +207,13 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _build_model(args: argparse.Namespace, spec: DataSpec) -> LatentVariableModel:
-    preset = get_preset(args.preset) if args.preset else None
     likelihood = args.likelihood or ("gaussian" if spec.kind == "table" else "bernoulli")
-    if args.likelihood is None and preset is not None and spec.binarize != "none":
-        likelihood = preset.binary_likelihood
     if likelihood in BINARY_LIKELIHOODS and spec.kind == "table":
         raise ConfigError(
             f"a {likelihood} likelihood needs values in [0, 1]; use --likelihood gaussian for "
             "tables"
         )
+    preset = get_preset(args.preset) if args.preset else None
     name = args.model or (preset.model if preset else "vae")
     cls = MODELS[name]
     accepted = {f.name for f in dataclasses.fields(cls.config_class)}
