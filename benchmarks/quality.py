@@ -82,6 +82,18 @@ def train_preset(name: str, data, budget: float, seed: int, likelihood: str, cur
     return model, time.perf_counter() - started
 
 
+def budget_row(name: str, data, budget: float, likelihood: str, x_test, args):
+    """Train preset `name` with `likelihood` for `budget` seconds and score it; returns
+    (model, its epoch snapshots, its table row)."""
+    snapshots = Snapshots()
+    model, seconds = train_preset(name, data, budget, args.seed, likelihood, snapshots)
+    row = {"epochs_or_budget": f"{budget:.0f} s budget, {len(snapshots.rows)} epochs",
+           "train_seconds": seconds, "parameters": count_parameters(model),
+           **score(model, x_test, args)}  # fmt: skip
+    print(name, likelihood, row, flush=True)
+    return model, snapshots, row
+
+
 def nll_curve(model, snapshots: Snapshots, x_test, args) -> list[dict]:
     """NLL of up to args.curve_points evenly spaced snapshots (the last one included)."""
     rows = snapshots.rows
@@ -153,25 +165,15 @@ def main() -> None:
         if name not in args.presets:
             rows[f"preset {name}"] = earlier["binarized"][f"preset {name}"] | {"earlier": True}
             continue
-        snapshots = Snapshots()
-        model, seconds = train_preset(name, data, budget, args.seed, "bernoulli", snapshots)
-        rows[f"preset {name}"] = {
-            "epochs_or_budget": f"{budget:.0f} s budget, {len(snapshots.rows)} epochs",
-            "train_seconds": seconds, "parameters": count_parameters(model),
-            **score(model, x_test, args)}  # fmt: skip
-        print(name, rows[f"preset {name}"], flush=True)
+        model, snapshots, rows[f"preset {name}"] = budget_row(
+            name, data, budget, "bernoulli", x_test, args
+        )
         if name == "best":
             curve = nll_curve(model, snapshots, x_test, args)
     if args.ablation_budget > 0:  # the same model and recipe with the autoregressive decoder
-        snapshots = Snapshots()
-        model, seconds = train_preset("fast", data, args.ablation_budget, args.seed,
-                                      "bernoulli_ar", snapshots)  # fmt: skip
-        rows[ABLATION] = {
-            "epochs_or_budget":
-                f"{args.ablation_budget:.0f} s budget, {len(snapshots.rows)} epochs",
-            "train_seconds": seconds, "parameters": count_parameters(model),
-            **score(model, x_test, args)}  # fmt: skip
-        print("ablation", rows[ABLATION], flush=True)
+        _, _, rows[ABLATION] = budget_row(
+            "fast", data, args.ablation_budget, "bernoulli_ar", x_test, args
+        )
     eight_bit = {}
     if args.eight_bit_budget > 0:
         data8 = load_data(DataConfig(source="fashion-mnist"))
