@@ -113,11 +113,19 @@ def nll_curve(model, snapshots: Snapshots, x_test, args) -> list[dict]:
     return curve
 
 
+def preset_budget(name: str) -> float:
+    """The wall-clock budget preset `name` trains for, in seconds."""
+    return float(get_preset(name).train_fields["time_budget_seconds"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--fast-budget", type=float, default=600.0, help="seconds")
-    parser.add_argument("--best-budget", type=float, default=1200.0, help="seconds")
-    parser.add_argument("--eight-bit-budget", type=float, default=600.0, help="seconds; 0 skips")
+    parser.add_argument("--fast-budget", type=float, default=preset_budget("fast"),
+                        help="seconds (default: the preset's)")  # fmt: skip
+    parser.add_argument("--best-budget", type=float, default=preset_budget("best"),
+                        help="seconds (default: the preset's)")  # fmt: skip
+    parser.add_argument("--eight-bit-budget", type=float, default=preset_budget("fast"),
+                        help="seconds; 0 skips")  # fmt: skip
     parser.add_argument(
         "--ablation-budget", type=float, default=600.0,
         help="seconds for the `fast` preset with the bernoulli_ar decoder; 0 skips",
@@ -228,21 +236,23 @@ def write_report(args, info, rows, curve, eight_bit) -> None:
     lines += ["", "NLL gain over the canonical model, same images: " + ", ".join(
         f"{name} {reference - row['nll_nats']:+.2f} nats" for name, row in rows.items()
         if name != "canonical MLP VAE, textbook loop")]  # fmt: skip
-    targets = {"preset fast": (228.0, 600), "preset best": (222.0, 7200)}
-    lines += ["", "Targets of issue #5 (NLL at the preset's full budget on 2 cores):"]
-    for name, (target, budget) in targets.items():
-        row = rows[name]
+    # issue #5: (target NLL, the most training time it allows)
+    targets = {"fast": (228.0, 600), "best": (222.0, 7200)}
+    lines += ["", "Targets of issue #5 (NLL after at most the time allowed, on 2 cores):"]
+    for name, (target, allowed) in targets.items():
+        row, budget = rows[f"preset {name}"], preset_budget(name)
         ran = float(row["epochs_or_budget"].split(" s budget")[0])
         verdict = "met" if row["nll_nats"] <= target else "not met"
         note = "" if ran >= budget else (
-            f"; this run trained {ran:.0f} s, not the preset's {budget} s, so it does not "
+            f"; this run trained {ran:.0f} s, not the preset's {budget:.0f} s, so it does not "
             "test the target")  # fmt: skip
-        lines.append(f"- {name}: target <= {target:.0f} nats in {budget} s; measured "
-                     f"{row['nll_nats']:.2f} nats after {row['train_seconds']:.0f} s: "
-                     f"{verdict}{note}.")  # fmt: skip
+        lines.append(f"- preset {name} (trains {budget:.0f} s): target <= {target:.0f} nats "
+                     f"within {allowed} s; measured {row['nll_nats']:.2f} nats after "
+                     f"{row['train_seconds']:.0f} s: {verdict}{note}.")  # fmt: skip
     lines += ["", f"## `best` recipe: NLL against training time ({args.best_budget:.0f} s budget)",
               "", "The `best` preset's model and recipe, with its cosine schedule laid out "
-              f"over this {args.best_budget:.0f} s budget instead of the preset's 7,200 s. "
+              f"over this {args.best_budget:.0f} s budget (the preset's: "
+              f"{preset_budget('best'):.0f} s). "
               f"Weight-average snapshots at epoch ends; NLL with K = {args.iw_samples} on "
               f"the first {args.curve_images} test images; -ELBO on the validation split.", "",
               "| epoch | train time (s) | val -ELBO (nats) | test NLL (nats) |",

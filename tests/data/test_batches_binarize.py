@@ -71,3 +71,26 @@ def test_binarize_once_matches_one_protocol_call():
     x = np.random.RandomState(5).rand(9000, 2, 3, 2).astype(np.float32)  # > one chunk of rows
     expected = np.random.RandomState(0).random_sample((9000, 12)) < x.reshape(9000, 12)
     np.testing.assert_array_equal(binarize_once(x, 0).reshape(9000, 12), expected)
+
+
+def test_binarize_batch_frequencies_per_pixel_and_independence():
+    """Each pixel's frequency of 1s matches its probability over many draws, for sizes that
+    do not fill whole 64-bit words, and neighbouring pixels (slices of one word) are
+    uncorrelated."""
+    probs = torch.tensor([0.0, 1e-3, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 0.3, 0.6, 0.05])
+    x = probs.repeat(20_000, 1)  # 220,000 pixels, 11 per row: rows straddle words
+    generator = torch.Generator().manual_seed(3)
+    b = binarize_batch(x, generator=generator)
+    freq = b.mean(0)
+    tolerance = 4 * torch.sqrt(probs * (1 - probs) / x.shape[0]) + 1e-4
+    assert torch.all((freq - probs).abs() <= tolerance), (freq, probs)
+    assert freq[0] == 0.0 and freq[7] == 1.0
+    centred = b[:, [3, 4, 5]] - probs[[3, 4, 5]]
+    correlation = (centred[:, :-1] * centred[:, 1:]).mean(0) / 0.25
+    assert torch.all(correlation.abs() < 0.03), correlation
+
+
+def test_binarize_batch_half_precision_uses_float_noise():
+    x = torch.full((64, 10), 0.5, dtype=torch.float16)
+    b = binarize_batch(x, generator=torch.Generator().manual_seed(0))
+    assert b.dtype == torch.float16 and set(b.unique().tolist()) == {0.0, 1.0}
