@@ -46,8 +46,8 @@ _RECIPE = {
 # recipe 231.00 nats after 600 s and 230.24 after 1,200 s; the wide MLP VAE (512-512, 32
 # latents) that `fast` used to be, 234.13 after 600 s; with the autoregressive decoder
 # (bernoulli_ar) the hierarchical VAE scored worse within these budgets (232.23 / 231.33).
-# `best` trains one hour: the NLL-against-time curve had flattened to 0.5 nats over the last
-# 40% of a 1,200 s run, and one hour is what docs/benchmarks/quality.md measures.
+# With all 10,000 test images (docs/benchmarks/quality.md): fast 230.76, best 229.54. `best`
+# trains one hour: its NLL-against-time curve gained under a nat in the second half-hour.
 PRESETS: dict[str, Preset] = {
     "fast": Preset(
         "hierarchical VAE, 3 stochastic layers of 16, 10 minutes of training",
