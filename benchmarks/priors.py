@@ -93,8 +93,10 @@ def write_report(args, info, rows) -> None:
     means = {p: {k: statistics.fmean(r[k] for r in rs) for k in
                  ("train_seconds", "neg_elbo_nats", "nll_nats")}
              for p, rs in by_prior.items()}  # fmt: skip
-    gains = [n["nll_nats"] - m["nll_nats"] for n, m in zip(by_prior["standard_normal"],
-                                                         by_prior["mog"], strict=True)]
+    gains = [
+        n["nll_nats"] - m["nll_nats"]
+        for n, m in zip(by_prior["standard_normal"], by_prior["mog"], strict=True)
+    ]
     extra_minutes = (means["mog"]["train_seconds"] - means["standard_normal"]["train_seconds"]) / 60
     lines += ["", f"Means over {len(args.seeds)} seed(s): " + "; ".join(
         f"{p} -ELBO {m['neg_elbo_nats']:.2f}, NLL {m['nll_nats']:.2f}, "
