@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.machine_info import run_description, write_results
+from benchmarks.machine_info import announce_run, write_results
 from benchmarks.textbook_vae import TextbookVAE, textbook_iwae, train_textbook
 from vaekit import VAE, DataConfig, TrainConfig, VAEConfig, evaluate, fit, load_data
 
@@ -84,8 +84,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT_DIR / "canonical.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    info = run_description()
-    print("\n".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    info = announce_run()
     data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic"))
     x_test = data.test.x[: args.limit] if args.limit else data.test.x
     per_seed = {seed: run_seed(data, x_test, args, seed) for seed in args.seeds}

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.machine_info import run_description, write_results
+from benchmarks.machine_info import announce_run, write_results
 from vaekit.compression import compress, decompress
 from vaekit.compression.comparison import compare_codecs, markdown_table
 from vaekit.data import DataConfig, load_data
@@ -163,8 +163,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     torch.set_num_threads(2)
-    info = run_description()
-    print("\n".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    info = announce_run()
     lines = ["# Compression: vaekit against generic codecs", ""]
     results = {}
     for dataset, run_dir in (("binarized", args.bin_run), ("8-bit", args.levels_run)):

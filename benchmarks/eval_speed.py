@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.gemm_ceiling import time_gemms
-from benchmarks.machine_info import run_description, write_results
+from benchmarks.machine_info import announce_run, write_results
 from vaekit import VAE, DataConfig, VAEConfig, load_data
 from vaekit.evaluation import log_likelihood_scores
 from vaekit.objectives import iwae_bound
@@ -99,8 +99,7 @@ def main() -> None:
     if args.worker:
         print(json.dumps(worker(args)))
         return
-    info = run_description()
-    print("\n".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    info = announce_run()
     rows = {"straightforward (per image, K at once)": run(args, "straightforward")}
     print(rows, flush=True)
     batch = max(1, args.rows_per_pass // 200)

@@ -38,6 +38,13 @@ def run_description() -> dict[str, str]:
     }
 
 
+def announce_run() -> dict[str, str]:
+    """Print the run's description (command, versions, machine) and return it."""
+    info = run_description()
+    print("\n".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    return info
+
+
 def markdown_block(info: dict[str, str]) -> str:
     return "\n".join(f"- {key}: `{value}`" for key, value in info.items())
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.machine_info import run_description, write_results
+from benchmarks.machine_info import announce_run, write_results
 from vaekit import VAE, DataConfig, TrainConfig, VAEConfig, evaluate, fit, load_data
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
@@ -60,8 +60,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT_DIR / "priors.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    info = run_description()
-    print("\n".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    info = announce_run()
     data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic"))
     rows = [train_and_score(prior, data, seed, args)  # seeds interleaved: same machine load
             for seed in args.seeds for prior in PRIOR_NAMES]  # fmt: skip

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.canonical_vae import as_vaekit
-from benchmarks.machine_info import run_description, write_results
+from benchmarks.machine_info import announce_run, write_results
 from benchmarks.textbook_vae import train_textbook
 from vaekit import DataConfig, TrainConfig, evaluate, fit, load_data
 from vaekit.models import MODELS
@@ -152,8 +152,7 @@ def main() -> None:
         rewrite_report(args)
         return
     torch.set_num_threads(args.threads)
-    info = run_description()
-    print("\n".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    info = announce_run()
     data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic"))
     x_test = data.test.x
     rows = {}

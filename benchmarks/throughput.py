@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.gemm_ceiling import gemm_flops, linear_gemm_shapes, square_gemm_gflops, time_gemms
-from benchmarks.machine_info import run_description, write_results
+from benchmarks.machine_info import announce_run, write_results
 from benchmarks.textbook_vae import train_textbook
 from vaekit import DataConfig, TrainConfig, fit, load_data
 from vaekit.models import MODELS
@@ -115,8 +115,7 @@ def main() -> None:
         print(json.dumps(worker(args)))
         return
     torch.set_num_threads(args.threads)
-    info = run_description()
-    print("\n".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    info = announce_run()
     rows = []
     for batch_size in args.batch_sizes:
         limits = []
