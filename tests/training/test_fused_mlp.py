@@ -73,6 +73,21 @@ def test_importance_weights_match_the_general_path(hidden_dims):
     assert torch.allclose(fast, general, rtol=1e-5, atol=1e-3)
 
 
+@pytest.mark.parametrize("width", [784, 64, 63, 130, 1])
+def test_softplus_row_sums_match_softplus_in_float64(width):
+    from vaekit.models.fused_mlp import _softplus_row_sums
+
+    generator = torch.Generator().manual_seed(5)
+    logits = torch.randn(33, width, generator=generator) * 12
+    logits[0] = 90.0  # every sigmoid(|l|) rounds to 1: softplus is l itself
+    logits[1] = -90.0  # softplus underflows to ~0
+    logits[2] = 0.0  # every sigmoid is 1/2: the product's smallest value
+    expected = torch.nn.functional.softplus(logits.double()).sum(1)
+    got = _softplus_row_sums(logits.clone(), logits.sum(1))
+    assert got.dtype == torch.float32
+    assert torch.allclose(got.double(), expected, rtol=1e-6, atol=1e-4 * width**0.5)
+
+
 def test_a_model_with_hooks_takes_the_autograd_path():
     from vaekit.models.fused_mlp import has_hooks
 
