@@ -41,3 +41,13 @@ def test_configs_are_frozen():
     config = VAEConfig(input_shape=(4,))
     with pytest.raises(AttributeError):
         config.latent_dim = 5
+
+
+def test_validation_batches_default_to_the_training_batch_capped_at_200():
+    assert TrainConfig(batch_size=64).validation_batch_size == 64
+    assert TrainConfig(batch_size=1024).validation_batch_size == 200
+    assert TrainConfig(batch_size=64, eval_batch_size=500).validation_batch_size == 500
+    old_run = {**TrainConfig().to_dict(), "eval_batch_size": 200}  # a checkpoint before None
+    assert TrainConfig.from_dict(old_run).validation_batch_size == 200
+    with pytest.raises(ConfigError, match="eval_batch_size"):
+        TrainConfig(eval_batch_size=0)

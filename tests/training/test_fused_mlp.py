@@ -45,6 +45,24 @@ def test_loss_and_gradients_match_autograd(hidden_dims, input_shape, beta, binar
         assert torch.allclose(grad, param.grad, rtol=1e-4, atol=1e-6), name
 
 
+def test_reconstruction_is_exact_for_saturated_logits():
+    # decoder biases of +-40 and 0 push sigmoid to 1, 0 and 1/2: the loss's softplus
+    # identity must still match the general path's binary cross-entropy with logits
+    model = build((16,), (1, 6, 6), latent_dim=3)
+    last = model.decoder.mlp.layers[-1]
+    with torch.no_grad():
+        last.weight.mul_(0.01)
+        last.bias.copy_(torch.tensor([40.0, -40.0, 0.0]).repeat(12))
+    x = (torch.rand(11, 1, 6, 6, generator=torch.Generator().manual_seed(1)) < 0.5).float()
+    _, reconstruction, _ = FusedMLPVAE(model).loss_and_grads(
+        x, 1.0, generator=torch.Generator().manual_seed(2)
+    )
+    with torch.no_grad():
+        expected = autograd_loss(model, x, 1.0, torch.Generator().manual_seed(2))[1]
+    assert expected > 100  # the saturated pixels dominate: about 40 nats per wrong one
+    assert torch.allclose(reconstruction, expected, rtol=1e-6)
+
+
 def test_only_the_supported_family_takes_the_fast_path():
     assert fused_mlp_supported(build((8,), (4,), latent_dim=2).config)
     assert not fused_mlp_supported(build((8,), (4,), latent_dim=2, activation="tanh").config)

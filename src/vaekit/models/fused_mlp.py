@@ -13,8 +13,8 @@ what the backward pass needs, and the backward pass is the closed form:
 For importance-weighted evaluation, log p(x|z) = x . logits - sum softplus(logits), and
 x . logits = (x W) . h + x . b for the last layer logits = h W^T + b: x W is computed once
 per example instead of once per sample, and sum softplus(logits) takes one sigmoid per
-pixel (`_softplus_row_sums`), so the K samples cost little beyond the GEMMs. Both equal the general code path's results to float tolerance
-(tests/training/test_fused_mlp.py).
+pixel (`_softplus_row_sums`), so the K samples cost little beyond the GEMMs. Both equal the
+general code path's results to float tolerance (tests/training/test_fused_mlp.py).
 """
 
 from __future__ import annotations
@@ -181,16 +181,22 @@ def _softplus_row_sums(logits: torch.Tensor, logit_sums: torch.Tensor) -> torch.
     and log1p per pixel of softplus, which cost as much as a third of the decoder's GEMM.
     Rounding sigmoid(|l|) to float32 moves each term by at most ~6e-8 nats.
     """
-    rows, width = logits.shape
     magnitudes = logits.abs_()
-    sums = magnitudes.sum(1).add_(logit_sums).mul_(0.5)
-    sigmoids = magnitudes.sigmoid_()
+    relu_sums = magnitudes.sum(1).add_(logit_sums).mul_(0.5)
+    return relu_sums.sub_(_row_sums_of_log(magnitudes.sigmoid_()))
+
+
+def _row_sums_of_log(values: torch.Tensor) -> torch.Tensor:
+    """sum_d log values[n, d] for each row n of a (N, D) tensor with entries in [1/2, 1]:
+    (N,). Multiplies _LOG_GROUP entries (a product that stays >= 2^-64) before each log."""
+    rows, width = values.shape
     grouped = width - width % _LOG_GROUP
+    sums = values.new_zeros(rows)
     if grouped:
-        products = sigmoids[:, :grouped].view(rows, grouped // _LOG_GROUP, _LOG_GROUP).prod(2)
-        sums.sub_(products.log_().sum(1))
+        products = values[:, :grouped].view(rows, grouped // _LOG_GROUP, _LOG_GROUP).prod(2)
+        sums.add_(products.log_().sum(1))
     if grouped < width:
-        sums.sub_(sigmoids[:, grouped:].prod(1).log_())
+        sums.add_(values[:, grouped:].prod(1).log_())
     return sums
 
 

@@ -154,7 +154,7 @@ def epoch_row(state: TrainState, data: DataSplits, totals: StepTotals, seconds: 
         log_px, kls = elbo_scores(
             state.eval_model,
             data.val.x.to(generator.device),
-            batch_size=config.eval_batch_size,
+            batch_size=config.validation_batch_size,
             generator=generator,
         )
         val_elbo = float((log_px - kls).double().mean())
