@@ -91,6 +91,24 @@ def test_importance_weights_match_the_general_path(hidden_dims):
     assert torch.allclose(fast, general, rtol=1e-5, atol=1e-3)
 
 
+@pytest.mark.parametrize("hidden_dims", [(400,), (32, 16), ()])
+def test_chunked_bound_with_reused_buffers_matches_the_general_path(hidden_dims):
+    # K = 11 in chunks of 4 gives chunks of 4, 4 and 3 rows per example: the decoder's
+    # buffers are reused for equal chunks and replaced when the shape changes
+    from vaekit.objectives import iwae_bound
+
+    model = build(hidden_dims, (1, 28, 28), latent_dim=6).eval()
+    x = (torch.rand(5, 1, 28, 28, generator=torch.Generator().manual_seed(3)) < 0.4).float()
+    fast = model.log_likelihood(x, 11, chunk_size=4, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        general = iwae_bound(
+            x, model.encode(x), model.prior(), model.decode, 11, chunk_size=4,
+            generator=torch.Generator().manual_seed(4),
+        )  # fmt: skip
+    assert fast.shape == (5,)
+    assert torch.allclose(fast, general, rtol=1e-5, atol=1e-3)
+
+
 @pytest.mark.parametrize("width", [784, 64, 63, 130, 1])
 def test_softplus_row_sums_match_softplus_in_float64(width):
     from vaekit.models.fused_mlp import _softplus_row_sums

@@ -23,7 +23,6 @@ import dataclasses
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules import module as module_globals
 
@@ -80,6 +79,15 @@ class FusedMLPVAE:
         self.latent_dim = model.config.latent_dim
         self.encoder_layers = _linear_layers(model.encoder.mlp.layers)
         self.decoder_layers = _linear_layers(model.decoder.mlp.layers)
+        self._buffers: dict[int, torch.Tensor] = {}
+
+    def _scratch(self, key: int, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+        """An uninitialised tensor for a layer's output, reused while shapes stay the same."""
+        buffer = self._buffers.get(key)
+        wanted = (torch.Size(shape), like.dtype, like.device)
+        if buffer is None or (buffer.shape, buffer.dtype, buffer.device) != wanted:
+            buffer = self._buffers[key] = like.new_empty(shape)
+        return buffer
 
     def loss_and_grads(
         self, x: torch.Tensor, kl_weight: float, *, generator: torch.Generator | None = None
@@ -101,13 +109,20 @@ class FusedMLPVAE:
         z = torch.addcmul(mean, std, eps)  # (B, L)
         decoder_inputs, logits = _forward(self.decoder_layers, z)  # (B, D)
 
-        # -log Bernoulli(x; sigmoid(l)) = softplus(l) - x * l, summed over the batch
-        reconstruction = F.softplus(logits).sum() - torch.dot(targets.flatten(), logits.flatten())
+        # -log Bernoulli(x; sigmoid(l)) = softplus(l) - x * l, summed over the batch, with
+        # softplus(l) = relu(l) - log sigmoid(|l|) and sigmoid(|l|) = 1/2 + |sigmoid(l) - 1/2|:
+        # the sigmoid the gradient needs anyway stands in for softplus's exp and log1p per
+        # pixel (measured at batch 1024: 1.0 against 2.2 ms for loss and d loss / d logits)
+        probabilities = torch.sigmoid(logits)
+        x_dot_logits = torch.dot(targets.flatten(), logits.flatten())
+        relu_total = logits.clamp_min_(0.0).sum()
+        sigmoid_magnitudes = torch.sub(probabilities, 0.5, out=logits).abs_().add_(0.5)
+        reconstruction = relu_total - _row_sums_of_log(sigmoid_magnitudes).sum() - x_dot_logits
         variance = std * std
         kl = 0.5 * (mean * mean + variance - log_var - 1.0).sum()
         loss = (reconstruction + kl_weight * kl) * scale
 
-        grad_logits = torch.sigmoid(logits).sub_(targets).mul_(scale)
+        grad_logits = probabilities.sub_(targets).mul_(scale)
         grad_z = _backward(self.decoder_layers, decoder_inputs, grad_logits, need_input=True)
         grad_encoded = torch.empty_like(encoded)
         grad_mean = grad_encoded[:, : self.latent_dim]
@@ -146,14 +161,25 @@ class FusedMLPVAE:
             (num_samples, *mean.shape), generator=generator, device=x.device, dtype=x.dtype
         )
         z = torch.addcmul(mean, torch.exp(0.5 * log_var), eps)  # (K, B, L)
-        hidden = z.reshape(num_samples * batch, -1)
-        _, hidden = _forward(self.decoder_layers[:-1], hidden, relu_last=True)
+        # the decoder writes into buffers kept across calls: chunks of thousands of rows
+        # would otherwise take fresh pages from the OS every call (measured ~3,000 page
+        # faults per 2,000-row chunk of the canonical model)
+        rows = num_samples * batch
+        hidden = z.reshape(rows, -1)
+        last_index = len(self.decoder_layers) - 1
+        for index, layer in enumerate(self.decoder_layers):
+            out = self._scratch(index, (rows, layer.out_features), hidden)
+            torch.addmm(layer.bias, hidden, layer.weight.t(), out=out)
+            if index == last_index:
+                logits = out  # (K*B, D)
+            else:
+                hidden = out.clamp_min_(0.0)  # (K*B, H)
         last = self.decoder_layers[-1]
-        logits = torch.addmm(last.bias, hidden, last.weight.t())  # (K*B, D)
         logit_sums = torch.addmv(last.bias.sum(), hidden, last.weight.sum(0))  # (K*B,)
         softplus_sum = _softplus_row_sums(logits, logit_sums).view(num_samples, batch)
-        hidden = hidden.view(num_samples, batch, -1)
-        x_dot_logits = (hidden * x_weight).sum(-1).add_(x_bias)  # (K, B)
+        # (x W) . h for every sample against every example, then each sample's own example
+        x_dot_logits = torch.mm(hidden, x_weight.t()).view(num_samples, batch, batch)
+        x_dot_logits = x_dot_logits.diagonal(dim1=1, dim2=2).add(x_bias)  # (K, B)
         # log N(z; 0, I) - log N(z; mean, std^2): the 2 pi terms cancel
         log_ratio = 0.5 * (eps.square() - z.square()).sum(-1) + 0.5 * log_var.sum(-1)
         return x_dot_logits - softplus_sum + log_ratio
