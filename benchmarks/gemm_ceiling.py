@@ -8,6 +8,7 @@ gradient; the first layer's input gradient is not needed).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -38,16 +39,25 @@ def linear_gemm_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[int, int
     return shapes
 
 
+def gemm_pass(shapes: list[tuple[int, int, int]]) -> Callable[[], None]:
+    """A function that runs every GEMM of `shapes` once, on operands made here (warmed up)."""
+    operands = [(torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)) for m, k, n in shapes]
+
+    def run() -> None:
+        for a, b, out in operands:
+            torch.mm(a, b, out=out)
+
+    run()
+    return run
+
+
 def time_gemms(shapes: list[tuple[int, int, int]], repeats: int = 50) -> float:
     """Seconds for one pass over all GEMMs (median of `repeats`)."""
-    operands = [(torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)) for m, k, n in shapes]
-    for a, b, out in operands:  # warm-up
-        torch.mm(a, b, out=out)
+    run = gemm_pass(shapes)
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        for a, b, out in operands:
-            torch.mm(a, b, out=out)
+        run()
         times.append(time.perf_counter() - started)
     return sorted(times)[len(times) // 2]
 

@@ -44,6 +44,27 @@ def textbook_loss(recon, x, mu, logvar):
     return bce + kld
 
 
+def textbook_step(
+    model: TextbookVAE,
+    optimizer: torch.optim.Optimizer,
+    batch: torch.Tensor,
+    threshold_binarize: bool = False,
+) -> float:
+    """One step of the loop on a (B, 784) batch of grey pixels: binarize, forward, BCE + KL,
+    backward, Adam. Returns the batch's summed loss (the .item() the textbook logs with)."""
+    if threshold_binarize:
+        batch = (torch.rand_like(batch) < batch).float()
+    else:
+        batch = torch.bernoulli(batch)
+    optimizer.zero_grad()
+    recon, mu, logvar = model(batch)
+    loss = textbook_loss(recon, batch, mu, logvar)
+    loss.backward()
+    total = loss.item()
+    optimizer.step()
+    return total
+
+
 def train_textbook(
     x_train: torch.Tensor,
     epochs: int,
@@ -77,16 +98,7 @@ def train_textbook(
         else:
             batches = (batch for (batch,) in loader)
         for batch in batches:
-            if threshold_binarize:
-                batch = (torch.rand_like(batch) < batch).float()
-            else:
-                batch = torch.bernoulli(batch)
-            optimizer.zero_grad()
-            recon, mu, logvar = model(batch)
-            loss = textbook_loss(recon, batch, mu, logvar)
-            loss.backward()
-            total += loss.item()
-            optimizer.step()
+            total += textbook_step(model, optimizer, batch, threshold_binarize)
         history.append({"loss": total / len(x_train), "seconds": time.perf_counter() - started})
     return model, history
 
