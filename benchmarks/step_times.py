@@ -16,6 +16,7 @@ model can go below it. The parts of vaekit's step are then timed alone in the sa
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -84,7 +85,7 @@ def main() -> None:
     model = vae(vae.config_class(input_shape=(1, 28, 28), latent_dim=20, hidden_dims=(400,)))
     state = TrainState.create(model, TrainConfig(batch_size=batch_size))
     totals = (StepTotals(),)
-    steps_per_epoch = len(data.train) // batch_size
+    steps_per_epoch = math.ceil(len(data.train) / batch_size)  # as fit() counts them
     order = torch.Generator().manual_seed(0)
     vaekit_batches = forever(
         lambda: iterate_batches(data.train, batch_size, shuffle=True, generator=order)
