@@ -69,14 +69,14 @@ def test_bool_and_float_images(tmp_path):
 
 def test_table_standardized_with_train_stats(tmp_path):
     x = np.random.RandomState(3).normal(5.0, 3.0, size=(50, 3))
-    x[:, 2] = 7.0  # constant column: std 0 -> 1
+    x[:, 2] = 7.25  # constant (non-integer) column: std 0 -> 1
     splits = _load_npy(tmp_path, x)
     spec = splits.spec
     assert spec.kind == "table" and spec.shape == (3,) and spec.levels is None
     train = splits.train.x.numpy()
     np.testing.assert_allclose(train.mean(axis=0), 0.0, atol=1e-5)
     np.testing.assert_allclose(train[:, :2].std(axis=0), 1.0, atol=1e-5)
-    assert spec.feature_std[2] == 1.0 and spec.feature_mean[2] == 7.0
+    assert spec.feature_std[2] == 1.0 and spec.feature_mean[2] == 7.25
     restored = splits.test.x.numpy() * np.array(spec.feature_std) + np.array(spec.feature_mean)
     rows = {tuple(np.round(r, 4)) for r in x}
     assert all(tuple(np.round(r, 4)) in rows for r in restored)

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import torch
 
-from vaekit.data import DataConfig, DataSplits, Split, load_data
+from vaekit.data import (
+    DataConfig,
+    DataSplits,
+    Split,
+    dequantize_batch,
+    load_data,
+    noise_widths,
+)
 from vaekit.data.binarize import binarize_once
 from vaekit.errors import CheckpointError, ConfigError
 from vaekit.models import LatentVariableModel, load_model
@@ -73,13 +80,18 @@ TRAIN_SCORING_SEED = 2  # val uses RandomState(1), test RandomState(0)
 
 def pick_split(data: DataSplits, name: str) -> Split:
     """A split as scored: a dynamically binarized train split is binarized once, with a fixed
-    seed, so commands see the same binary data the model was trained on (in distribution)."""
+    seed, so commands see the same binary data the model was trained on (in distribution);
+    a table's integer columns in train are dequantized once the same way."""
     if name not in ("train", "val", "test"):
         raise ConfigError(f"unknown split {name!r}; choose train, val or test")
     split = getattr(data, name)
     if name == "train" and data.spec.binarize == "dynamic":
         bits = binarize_once(split.x.numpy(), TRAIN_SCORING_SEED)
         split = Split(x=torch.from_numpy(bits), y=split.y)
+    widths = noise_widths(data.spec)
+    if name == "train" and widths is not None:
+        generator = torch.Generator().manual_seed(TRAIN_SCORING_SEED)
+        split = Split(x=dequantize_batch(split.x, widths, generator=generator), y=split.y)
     return split
 
 

@@ -3,6 +3,7 @@
 from vaekit.data.batches import iterate_batches
 from vaekit.data.binarize import binarize_batch
 from vaekit.data.config import DataConfig
+from vaekit.data.dequantize import dequantize_batch, noise_widths
 from vaekit.data.load import DATASETS, load_data
 from vaekit.data.spec import DataSpec
 from vaekit.data.splits import DataSplits, Split
@@ -14,6 +15,8 @@ __all__ = [
     "DataSplits",
     "Split",
     "binarize_batch",
+    "dequantize_batch",
     "iterate_batches",
     "load_data",
+    "noise_widths",
 ]

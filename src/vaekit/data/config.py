@@ -56,6 +56,8 @@ class DataConfig:
     eval_limit: keep only the first N validation and test examples (after binarization).
     label_column: CSV only: name of the column holding integer labels.
     seed: seeds the split of user data and the static binarization of train.
+    dequantize: tables only: add U(-1/2, 1/2) noise to integer-valued columns (counts, codes,
+        0/1 flags) so a continuous density cannot collapse onto the integers.
     """
 
     source: str = "digits"
@@ -65,6 +67,7 @@ class DataConfig:
     eval_limit: int | None = None
     label_column: str | None = None
     seed: int = 0
+    dequantize: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source:
@@ -84,6 +87,8 @@ class DataConfig:
             raise ConfigError(f"seed must be an integer, got {self.seed!r}")
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"seed must be in [0, 2**32), got {self.seed!r}")
+        if not isinstance(self.dequantize, bool):
+            raise ConfigError(f"dequantize must be true or false, got {self.dequantize!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""

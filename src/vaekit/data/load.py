@@ -13,6 +13,7 @@ import torch
 from vaekit.data.binarize import TEST_BINARIZE_SEED, VAL_BINARIZE_SEED, binarize_once
 from vaekit.data.config import DataConfig
 from vaekit.data.csvfile import read_csv_table
+from vaekit.data.dequantize import dequantize_once, integer_columns
 from vaekit.data.digits import load_digits_splits
 from vaekit.data.imagefolder import read_image_folder
 from vaekit.data.mnist import load_idx_splits
@@ -64,10 +65,20 @@ def _with_x(examples: RawExamples, x: np.ndarray) -> RawExamples:
     return RawExamples(x, examples.y, examples.kind, examples.levels, examples.scaling)
 
 
-def _standardize(raw: RawSplits, source: str) -> tuple[RawSplits, np.ndarray, np.ndarray]:
-    """Tables standardized by train-split column mean/std; returns (splits, mean, std)."""
-    mean, std = column_stats(raw.train.x, source)
-    named = {"train": raw.train, "val": raw.val, "test": raw.test}
+def _standardize(
+    raw: RawSplits, source: str, dequantized: tuple[int, ...]
+) -> tuple[RawSplits, np.ndarray, np.ndarray]:
+    """Tables standardized by train-split column mean/std; returns (splits, mean, std).
+
+    The `dequantized` integer columns of val and test get their noise once, before scaling
+    (val RandomState(1), test RandomState(0)); train's noise is drawn per batch by fit().
+    """
+    mean, std = column_stats(raw.train.x, source, dequantized)
+    named = {
+        "train": raw.train,
+        "val": _with_x(raw.val, dequantize_once(raw.val.x, dequantized, VAL_BINARIZE_SEED)),
+        "test": _with_x(raw.test, dequantize_once(raw.test.x, dequantized, TEST_BINARIZE_SEED)),
+    }
     scaled = {
         name: _with_x(e, standardize(e.x, mean, std, source=source, split=name))
         for name, e in named.items()
@@ -119,16 +130,26 @@ def _num_classes(raw: RawSplits) -> int | None:
 
 
 def _make_spec(
-    raw: RawSplits, config: DataConfig, stats: tuple[np.ndarray, np.ndarray] | None
+    raw: RawSplits,
+    config: DataConfig,
+    stats: tuple[np.ndarray, np.ndarray] | None,
+    dequantized: tuple[int, ...],
 ) -> DataSpec:
     """DataSpec of the final splits; stats are the table (mean, std), None for images."""
+    scaling = _scaling(raw, config)
+    if dequantized:
+        scaling += (
+            f"; integer columns {list(dequantized)} dequantized with U(-1/2, 1/2) noise "
+            "before scaling (train per batch, val RandomState(1) and test RandomState(0) once)"
+        )
     return DataSpec(
         shape=tuple(int(s) for s in raw.train.x.shape[1:]),
         kind=raw.train.kind,
         binarize=config.binarize,
         levels=2 if config.binarize != "none" else raw.train.levels,
         source=config.source,
-        scaling=_scaling(raw, config),
+        scaling=scaling,
+        dequantized_columns=dequantized or None,
         feature_mean=None if stats is None else tuple(float(m) for m in stats[0]),
         feature_std=None if stats is None else tuple(float(s) for s in stats[1]),
         num_classes=_num_classes(raw),
@@ -139,22 +160,25 @@ def load_data(config: DataConfig) -> DataSplits:
     """Load, split, scale and binarize the data that `config` names.
 
     Returns DataSplits whose x tensors are float32 (N, *spec.shape): images in [0, 1]
-    (val/test in {0, 1} when binarized), tables standardized by train statistics.
+    (val/test in {0, 1} when binarized), tables standardized by train statistics (their
+    integer-valued columns dequantized, see vaekit.data.dequantize, unless config.dequantize
+    is False; train keeps the integers, fit() adds fresh noise to each batch).
     Raises DataError for missing or malformed data, ConfigError for options that do not fit.
     """
     raw = _read_source(config)
-    stats = None
+    stats, dequantized = None, ()
     if raw.train.kind == "table":
         if config.binarize != "none":
             raise ConfigError(f"tables cannot be binarized, got binarize={config.binarize!r}")
-        raw, mean, std = _standardize(raw, config.source)
+        dequantized = integer_columns(raw.train.x) if config.dequantize else ()
+        raw, mean, std = _standardize(raw, config.source, dequantized)
         stats = (mean, std)
     raw = _binarize(raw, config)
     splits = DataSplits(
         train=_to_split(raw.train, config.train_limit),
         val=_to_split(raw.val, config.eval_limit),
         test=_to_split(raw.test, config.eval_limit),
-        spec=_make_spec(raw, config, stats),
+        spec=_make_spec(raw, config, stats, dequantized),
         config=config,
     )
     logger.info(

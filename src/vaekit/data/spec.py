@@ -12,7 +12,7 @@ from vaekit.data.config import BINARIZE_MODES, checked_fields
 from vaekit.errors import ConfigError
 
 KINDS = ("image", "table")
-_TUPLE_FIELDS = ("shape", "feature_mean", "feature_std")
+_TUPLE_FIELDS = ("shape", "feature_mean", "feature_std", "dequantized_columns")
 
 
 def _is_int(value: object) -> bool:
@@ -52,6 +52,8 @@ class DataSpec:
     scaling: one human sentence saying how raw values became model inputs.
     feature_mean, feature_std: tables only, per-column train statistics used to standardize.
     num_classes: number of label classes, None without labels.
+    dequantized_columns: tables only: indices of the integer-valued columns that carry
+        U(-1/2, 1/2) noise (see vaekit.data.dequantize); None when there are none.
     """
 
     shape: tuple[int, ...]
@@ -63,6 +65,7 @@ class DataSpec:
     feature_mean: tuple[float, ...] | None = None
     feature_std: tuple[float, ...] | None = None
     num_classes: int | None = None
+    dequantized_columns: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if (
@@ -94,6 +97,23 @@ class DataSpec:
         _check_feature_stats("feature_std", self.feature_std, self.num_dims)
         if self.feature_std is not None and min(self.feature_std) <= 0:
             raise ConfigError(f"feature_std must be positive, got {min(self.feature_std)!r}")
+        self._check_dequantized_columns()
+
+    def _check_dequantized_columns(self) -> None:
+        columns = self.dequantized_columns
+        if columns is None:
+            return
+        if (
+            self.kind != "table"
+            or self.feature_std is None
+            or not isinstance(columns, tuple)
+            or not columns
+            or not all(_is_int(j) and 0 <= j < self.num_dims for j in columns)
+        ):
+            raise ConfigError(
+                "dequantized_columns must be a non-empty tuple of column indices of a table "
+                f"with feature_std, got {reprlib.repr(columns)}"
+            )
 
     @property
     def num_dims(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vaekit.data.dequantize import UNIFORM_VARIANCE
 from vaekit.errors import DataError
 
 # a std this small relative to the column's largest |value| is rounding noise of a constant
@@ -19,11 +20,15 @@ def _first_bad_column(values: np.ndarray) -> int | None:
     return int(np.argmax(bad)) if bad.any() else None
 
 
-def column_stats(train_x: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
+def column_stats(
+    train_x: np.ndarray, source: str, dequantized: tuple[int, ...] = ()
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-column mean and std of train_x: (N, D) -> ((D,), (D,)), both float64.
 
     A std of 0, or one below RELATIVE_STD_FLOOR times the column's largest |value|,
-    becomes 1. Raises DataError naming the column when its statistics overflow float64.
+    becomes 1. Columns in `dequantized` hold integers that get U(-1/2, 1/2) noise: their std
+    is that of the noisy values, sqrt(var + 1/12), never 0. Raises DataError naming the
+    column when its statistics overflow float64.
     """
     x = np.asarray(train_x, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -37,6 +42,8 @@ def column_stats(train_x: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarr
         )
     scale = np.abs(x).max(axis=0)
     std[(std == 0) | (std <= RELATIVE_STD_FLOOR * scale)] = 1.0
+    columns = list(dequantized)
+    std[columns] = np.sqrt(x[:, columns].var(axis=0) + UNIFORM_VARIANCE)
     return mean, std
 
 

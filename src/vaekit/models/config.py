@@ -25,7 +25,8 @@ class AEConfig:
     input_shape: per-example shape, (C, H, W) for images or (D,) for vectors.
     arch: "mlp" (any shape), "conv" or "resconv" (images only: plain or residual conv
     stages); hidden_dims are the MLP widths (decoder mirrors them); conv_channels the widths
-    of the stride-2 conv stages.
+    of the stride-2 conv stages. linear_skip (mlp only) adds a linear map beside the encoder's
+    and the decoder's MLP, so the model contains factor analysis (the table recipe's choice).
     """
 
     input_shape: tuple[int, ...]
@@ -35,6 +36,7 @@ class AEConfig:
     conv_channels: tuple[int, ...] = (32, 64)
     activation: str = "relu"
     likelihood: str = "bernoulli"
+    linear_skip: bool = False
 
     def __post_init__(self) -> None:
         if not self.input_shape or any(size < 1 for size in self.input_shape):
@@ -52,6 +54,10 @@ class AEConfig:
             raise ConfigError(
                 f"arch {self.arch!r} needs (C, H, W) inputs, got shape {self.input_shape}"
             )
+        if not isinstance(self.linear_skip, bool):
+            raise ConfigError(f"linear_skip must be true or false, got {self.linear_skip!r}")
+        if self.linear_skip and self.arch != "mlp":
+            raise ConfigError(f"linear_skip applies to arch 'mlp' only, not {self.arch!r}")
         if self.arch != "mlp" and not self.conv_channels:
             raise ConfigError(f"arch {self.arch!r} needs at least one entry in conv_channels")
         if any(not 1 <= width <= MAX_WIDTH for width in (*self.hidden_dims, *self.conv_channels)):

@@ -25,7 +25,13 @@ def build_encoder(config: AEConfig, out_features: int) -> nn.Module:
         return ConvEncoder(
             config.input_shape, config.conv_channels, out_features, config.activation
         )
-    return FlattenMLP(config.input_shape, config.hidden_dims, out_features, config.activation)
+    return FlattenMLP(
+        config.input_shape,
+        config.hidden_dims,
+        out_features,
+        config.activation,
+        linear_skip=config.linear_skip,
+    )
 
 
 def build_decoder(
@@ -43,5 +49,9 @@ def build_decoder(
     if config.arch == "conv":
         return ConvDecoder(in_features, out_shape, config.conv_channels, config.activation)
     return MLPToShape(
-        in_features, tuple(reversed(config.hidden_dims)), out_shape, config.activation
+        in_features,
+        tuple(reversed(config.hidden_dims)),
+        out_shape,
+        config.activation,
+        linear_skip=config.linear_skip,
     )

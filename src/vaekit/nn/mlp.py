@@ -41,8 +41,23 @@ class MLP(nn.Module):
         return self.layers(x)
 
 
+def _linear_skip(in_features: int, out_features: int, enabled: bool) -> nn.Linear | None:
+    """The linear map added beside an MLP, or None. Zero-initialized, so the network starts
+    as the plain MLP and the optimizer decides how much of the linear path to use."""
+    if not enabled:
+        return None
+    skip = nn.Linear(in_features, out_features, bias=False)
+    nn.init.zeros_(skip.weight)
+    return skip
+
+
 class FlattenMLP(nn.Module):
-    """An MLP over flattened inputs: (B, *in_shape) -> (B, out_features)."""
+    """An MLP over flattened inputs: (B, *in_shape) -> (B, out_features).
+
+    With linear_skip, a linear map of the input is added to the MLP's output: the network
+    holds factor analysis as a special case, which small tables need (an MLP alone learns a
+    near-linear map slowly from a few hundred rows; docs/benchmarks/tables.md).
+    """
 
     def __init__(
         self,
@@ -50,19 +65,26 @@ class FlattenMLP(nn.Module):
         hidden_dims: tuple[int, ...],
         out_features: int,
         activation: str,
+        linear_skip: bool = False,
     ) -> None:
         super().__init__()
         num_in = 1
         for size in in_shape:
             num_in *= size
         self.mlp = MLP(num_in, hidden_dims, out_features, activation)
+        self.skip = _linear_skip(num_in, out_features, linear_skip)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.mlp(x.flatten(start_dim=1))
+        flat = x.flatten(start_dim=1)
+        out = self.mlp(flat)
+        return out if self.skip is None else out + self.skip(flat)
 
 
 class MLPToShape(nn.Module):
-    """An MLP whose output is reshaped: (B, in_features) -> (B, *out_shape)."""
+    """An MLP whose output is reshaped: (B, in_features) -> (B, *out_shape).
+
+    linear_skip adds a linear map of the input to the output, as in FlattenMLP.
+    """
 
     def __init__(
         self,
@@ -70,6 +92,7 @@ class MLPToShape(nn.Module):
         hidden_dims: tuple[int, ...],
         out_shape: tuple[int, ...],
         activation: str,
+        linear_skip: bool = False,
     ) -> None:
         super().__init__()
         num_out = 1
@@ -77,6 +100,10 @@ class MLPToShape(nn.Module):
             num_out *= size
         self.out_shape = tuple(out_shape)
         self.mlp = MLP(in_features, hidden_dims, num_out, activation)
+        self.skip = _linear_skip(in_features, num_out, linear_skip)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.mlp(z).view(z.shape[0], *self.out_shape)
+        out = self.mlp(z)
+        if self.skip is not None:
+            out = out + self.skip(z)
+        return out.view(z.shape[0], *self.out_shape)

@@ -10,7 +10,13 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from vaekit.data import DataSplits, binarize_batch, iterate_batches
+from vaekit.data import (
+    DataSplits,
+    binarize_batch,
+    dequantize_batch,
+    iterate_batches,
+    noise_widths,
+)
 from vaekit.errors import CheckpointError
 from vaekit.evaluation import elbo_scores
 from vaekit.models import LatentVariableModel
@@ -99,6 +105,8 @@ def run_epoch(
     device = next(state.model.parameters()).device
     warmup_steps = round(config.kl_warmup_epochs * steps_per_epoch)
     dynamic = data.spec.binarize == "dynamic"
+    widths = noise_widths(data.spec)  # integer table columns get fresh noise every batch
+    widths = None if widths is None else widths.to(device)
     totals, window = StepTotals(), StepTotals()
     batches = iterate_batches(
         data.train,
@@ -113,6 +121,8 @@ def run_epoch(
         x = x.to(device, non_blocking=True)
         if dynamic:
             x = binarize_batch(x, generator=state.noise_generator)
+        if widths is not None:
+            x = dequantize_batch(x, widths, generator=state.noise_generator)
         beta = kl_weight(state.step, beta=config.beta, warmup_steps=warmup_steps)
         recipe.set_learning_rate(state, steps_per_epoch)
         took_step = take_step(state, x, beta, (totals, window))
