@@ -5,7 +5,7 @@ from __future__ import annotations
 from vaekit.data import DataSpec
 
 EIGHT_BIT_LEVELS = 256
-EIGHT_BIT_DEFAULT = "discretized_logistic_mixture"
+EIGHT_BIT_DEFAULT = "discretized_logistic"
 
 
 def default_likelihood(spec: DataSpec) -> str:
