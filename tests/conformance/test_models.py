@@ -15,6 +15,8 @@ CASES = [
     ("mlp", (5,), "gaussian"),
     ("mlp", (1, 8, 8), "discretized_logistic"),
     ("conv", (1, 8, 8), "discretized_logistic"),
+    ("mlp", (1, 8, 8), "discretized_logistic_mixture"),
+    ("conv", (3, 7, 9), "discretized_logistic_mixture"),
     ("resconv", (1, 8, 8), "bernoulli"),
     ("resconv", (3, 7, 9), "gaussian"),
     ("mlp", (1, 8, 8), "bernoulli_ar"),

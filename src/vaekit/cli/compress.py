@@ -42,10 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_input(path: Path) -> np.ndarray:
-    """A .npy array as stored, or a folder of images as uint8 (N, C, H, W)."""
+    """A .npy array as stored, or a folder of images as uint8 (N, C, H, W) levels (0/1 for
+    1-bit images)."""
     if path.is_dir():
         examples = read_image_folder(path, DataConfig(source=str(path)))
-        return np.rint(examples.x * 255).astype(np.uint8)
+        return np.rint(examples.x * ((examples.levels or 256) - 1)).astype(np.uint8)
     if path.suffix.lower() != ".npy":
         raise DataError(f"{path}: give a .npy array or a folder of images")
     with path.open("rb") as handle:

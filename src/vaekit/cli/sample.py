@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vaekit.cli.outputs import save_tensor_output
+from vaekit.cli.outputs import check_output_kind, default_output, save_tensor_output
 from vaekit.cli.runtime import (
     add_device_arguments,
     add_run_arguments,
@@ -21,20 +21,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser, with_split=False)
     parser.add_argument("-n", "--num-samples", type=int, default=64)
     parser.add_argument("--temperature", type=float, default=1.0, help="scale of the prior's std")
-    parser.add_argument("--out", default="samples.png", help=".png grid or .npy array")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="images: .png grid or .npy array (default samples.png); tables: .csv or .npy "
+        "rows in the data's own column units (default samples.csv)",
+    )
     add_device_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    out = check_output(args.out, (".png", ".npy"))
+    out = None if args.out is None else check_output(args.out, (".png", ".npy", ".csv"))
     device = apply_runtime(args)
     model = open_model(args.run_dir, device)
+    spec = DataSpec.from_dict(model.metadata["data"])
+    out = out or default_output("samples", spec)
+    check_output_kind(out, spec)
     samples = prior_samples(
         model,
         args.num_samples,
         temperature=args.temperature,
         generator=seeded_generator(args.seed, device),
     )
-    save_tensor_output(samples, out, DataSpec.from_dict(model.metadata["data"]))
+    save_tensor_output(samples, out, spec)
     print(f"wrote {args.num_samples} samples to {out}")
     return 0

@@ -15,8 +15,9 @@ from vaekit.cli.progress import ProgressBar
 from vaekit.cli.runtime import add_device_arguments, apply_runtime
 from vaekit.cli.signals import stop_on_signals
 from vaekit.data import DataConfig, DataSpec, load_data
+from vaekit.data.load import absolute_source
 from vaekit.errors import CheckpointError, ConfigError
-from vaekit.likelihoods import BINARY_LIKELIHOODS, LIKELIHOODS
+from vaekit.likelihoods import BINARY_LIKELIHOODS, LIKELIHOODS, default_likelihood
 from vaekit.models import MODELS, LatentVariableModel, read_model_config
 from vaekit.models.config import ARCHITECTURES
 from vaekit.objectives import OBJECTIVES
@@ -36,6 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--binarize", default="none", choices=("none", "static", "dynamic"))
     parser.add_argument("--label-column", default=None, help="CSV: the column holding labels")
+    parser.add_argument(
+        "--input-shape",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="user files: C H W to read examples as images, D to read them as a table "
+        "(default: flat uint8/bool arrays of square width are images, others tables)",
+    )
     parser.add_argument("--val-size", type=int, default=None)
     parser.add_argument(
         "--train-limit", type=int, default=None, help="use the first N training examples"
@@ -94,8 +104,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--likelihood",
         default=None,
-        help=f"{' | '.join(LIKELIHOODS)} (default: bernoulli for images, gaussian for tables; "
-        "bernoulli_ar is autoregressive over the pixels, for binary images)",
+        help=f"{' | '.join(LIKELIHOODS)} (default: discretized_logistic_mixture for 8-bit "
+        "images, bernoulli for other images, gaussian for tables; bernoulli_ar is "
+        "autoregressive over the pixels, for binary images)",
     )
 
 
@@ -185,13 +196,14 @@ def run(args: argparse.Namespace) -> int:
 
 def _data_config(args: argparse.Namespace) -> DataConfig:
     return DataConfig(
-        source=args.data,
+        source=absolute_source(args.data),
         binarize=args.binarize,
         val_size=args.val_size,
         train_limit=args.train_limit,
         eval_limit=args.eval_limit,
         label_column=args.label_column,
         seed=args.seed,
+        input_shape=None if args.input_shape is None else tuple(args.input_shape),
     )
 
 
@@ -207,7 +219,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _build_model(args: argparse.Namespace, spec: DataSpec) -> LatentVariableModel:
-    likelihood = args.likelihood or ("gaussian" if spec.kind == "table" else "bernoulli")
+    likelihood = args.likelihood or default_likelihood(spec)
     if likelihood in BINARY_LIKELIHOODS and spec.kind == "table":
         raise ConfigError(
             f"a {likelihood} likelihood needs values in [0, 1]; use --likelihood gaussian for "

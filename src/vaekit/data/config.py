@@ -9,6 +9,8 @@ from typing import Any
 from vaekit.errors import ConfigError
 
 BINARIZE_MODES = ("none", "static", "dynamic")
+INPUT_SHAPE_LENGTHS = (1, 3)
+IMAGE_CHANNELS = (1, 3, 4)
 
 
 def _check_optional_positive_int(name: str, value: object) -> None:
@@ -16,6 +18,25 @@ def _check_optional_positive_int(name: str, value: object) -> None:
         return
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{name} must be a positive integer or None, got {value!r}")
+
+
+def _check_input_shape(value: object) -> None:
+    """None, (D,) for a table or (C, H, W) for images, all positive ints."""
+    if value is None:
+        return
+    if (
+        not isinstance(value, tuple)
+        or len(value) not in INPUT_SHAPE_LENGTHS
+        or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in value)
+    ):
+        raise ConfigError(
+            f"input_shape must be (D,) for a table or (C, H, W) for images, positive integers, "
+            f"got {value!r}"
+        )
+    if len(value) == 3 and value[0] not in IMAGE_CHANNELS:
+        raise ConfigError(
+            f"input_shape (C, H, W) needs C in {IMAGE_CHANNELS} channels, got {value!r}"
+        )
 
 
 def checked_fields(cls: type, d: object) -> dict[str, Any]:
@@ -58,6 +79,9 @@ class DataConfig:
     seed: seeds the split of user data and the static binarization of train.
     dequantize: tables only: add U(-1/2, 1/2) noise to integer-valued columns (counts, codes,
         0/1 flags) so a continuous density cannot collapse onto the integers.
+    input_shape: user arrays only: per-example shape, (C, H, W) to read them as images or
+        (D,) to read them as a table; None guesses (a flat uint8/bool array whose width is a
+        perfect square becomes (1, s, s) images, other flat arrays stay tables).
     """
 
     source: str = "digits"
@@ -68,6 +92,7 @@ class DataConfig:
     label_column: str | None = None
     seed: int = 0
     dequantize: bool = True
+    input_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source:
@@ -89,12 +114,19 @@ class DataConfig:
             raise ConfigError(f"seed must be in [0, 2**32), got {self.seed!r}")
         if not isinstance(self.dequantize, bool):
             raise ConfigError(f"dequantize must be true or false, got {self.dequantize!r}")
+        _check_input_shape(self.input_shape)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict of every field."""
-        return dataclasses.asdict(self)
+        """Plain JSON-ready dict of every field (input_shape as a list)."""
+        d = dataclasses.asdict(self)
+        if d["input_shape"] is not None:
+            d["input_shape"] = list(d["input_shape"])
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DataConfig:
         """Inverse of to_dict; a non-dict or an unknown key raises ConfigError naming it."""
-        return cls(**checked_fields(cls, d))
+        fields = checked_fields(cls, d)
+        if isinstance(fields.get("input_shape"), list):
+            fields["input_shape"] = tuple(fields["input_shape"])
+        return cls(**fields)

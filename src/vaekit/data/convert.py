@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import math
+
 import numpy as np
 
 from vaekit.data.raw import RawExamples
 from vaekit.errors import DataError
 
+logger = logging.getLogger(__name__)
+
 CHANNEL_COUNTS = (1, 3, 4)
+# flat integer arrays narrower than 4x4 are far more likely tables than images
+MIN_GUESSED_SIDE = 4
+PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.bool_))
 TABLE_SCALING = "columns standardized by train-split mean/std (std 0 -> 1)"
 _REASON_CHARS = 200
 
@@ -77,9 +85,74 @@ def _scale_images(x: np.ndarray, source: str) -> tuple[np.ndarray, int | None, s
     return x.astype(np.float32), None, "values as stored in [0,1]"
 
 
-def examples_from_arrays(x: np.ndarray, y: np.ndarray | None, source: str) -> RawExamples:
+def _square_side(num_values: int) -> int | None:
+    """s when num_values == s * s with s >= MIN_GUESSED_SIDE, else None."""
+    side = math.isqrt(num_values)
+    return side if side * side == num_values and side >= MIN_GUESSED_SIDE else None
+
+
+def _guess_layout(x: np.ndarray, source: str) -> np.ndarray:
+    """A flat (N, D) uint8/bool array with D = s * s becomes (N, 1, s, s) images, saying so.
+
+    Other arrays stay tables (floats in [0, 1] may be pixels or proportions: a warning
+    names --input-shape for the first case).
+    """
+    side = _square_side(x.shape[1])
+    if side is None:
+        return x
+    if x.dtype in PIXEL_DTYPES:
+        logger.warning(
+            "%s: flat %s array (%d, %d) read as %d images of 1x%dx%d; "
+            "pass --input-shape %d to read it as a table",
+            source, x.dtype, x.shape[0], x.shape[1], x.shape[0], side, side, x.shape[1],
+        )  # fmt: skip
+        return x.reshape(x.shape[0], 1, side, side)
+    # floats in [0, 1] of square width may well be pixels: say so where the CLI shows it
+    looks_like_pixels = x.dtype.kind == "f" and float(x.min()) >= 0.0 and float(x.max()) <= 1.0
+    logger.log(
+        logging.WARNING if looks_like_pixels else logging.INFO,
+        "%s: flat %s array (%d, %d) read as a table; if it holds images, "
+        "pass --input-shape 1 %d %d",
+        source, x.dtype, x.shape[0], x.shape[1], side, side,
+    )  # fmt: skip
+    return x
+
+
+def _integral_floats_as_bytes(x: np.ndarray) -> np.ndarray:
+    """Floats holding only integers 0..255 with some above 1 (pixels written to a CSV) -> uint8;
+    anything else unchanged."""
+    if x.dtype.kind != "f" or float(x.max()) <= 1.0 or float(x.min()) < 0.0:
+        return x
+    if float(x.max()) > 255.0 or not bool(np.all(x == np.round(x))):
+        return x
+    return x.astype(np.uint8)
+
+
+def _apply_input_shape(x: np.ndarray, shape: tuple[int, ...], source: str) -> np.ndarray:
+    """Reshape each example's values (in (C, H, W) order for images) to `shape`."""
+    flat = _to_nchw(x, source) if x.ndim >= 3 else x
+    flat = flat.reshape(x.shape[0], -1)
+    if flat.shape[1] != math.prod(shape):
+        raise DataError(
+            f"{source}: --input-shape {' '.join(map(str, shape))} needs {math.prod(shape)} "
+            f"values per example, the data have {flat.shape[1]} (shape {x.shape})"
+        )
+    if len(shape) == 1:
+        return flat
+    return _integral_floats_as_bytes(flat).reshape(x.shape[0], *shape)
+
+
+def examples_from_arrays(
+    x: np.ndarray,
+    y: np.ndarray | None,
+    source: str,
+    input_shape: tuple[int, ...] | None = None,
+) -> RawExamples:
     """Validate and scale x: (N, D) table, (N, H, W), (N, C, H, W) or (N, H, W, C) images.
 
+    input_shape: (D,) or (C, H, W) forces a table or images (per-example values reshaped in
+    (C, H, W) order); None reads flat uint8/bool arrays of square width as (N, 1, s, s)
+    images and keeps other flat arrays as tables.
     Tables keep their values (standardized later, from the train split); images become
     float32 (N, C, H, W) in [0, 1]. y: optional (N,) integer labels.
     Raises DataError naming `source` for any shape, dtype, range or label problem.
@@ -96,6 +169,10 @@ def examples_from_arrays(x: np.ndarray, y: np.ndarray | None, source: str) -> Ra
         raise DataError(f"{source}: examples hold no values (shape {x.shape})")
     check_finite(x, source)
     labels = None if y is None else check_labels(y, x.shape[0], source)
+    if input_shape is not None:
+        x = _apply_input_shape(x, input_shape, source)
+    elif x.ndim == 2:
+        x = _guess_layout(x, source)
     if x.ndim == 2:
         # float64 until standardized, so large column offsets keep their precision
         return RawExamples(

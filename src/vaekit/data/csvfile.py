@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,11 @@ def read_csv_table(path: Path, config: DataConfig) -> RawExamples:
     """A CSV table (N, D) of numbers; config.label_column names the integer label column."""
     header, rows = _read_cells(path)
     values = _parse_rows(path, rows, header)
-    labels = None
+    labels, names = None, list(header)
     if config.label_column is not None:
         values, labels = _split_labels(path, values, header, config.label_column)
-    return examples_from_arrays(values, labels, str(path))
+        del names[header.index(config.label_column)]
+    examples = examples_from_arrays(values, labels, str(path), config.input_shape)
+    if examples.kind != "table":
+        return examples
+    return dataclasses.replace(examples, feature_names=tuple(names))

@@ -107,8 +107,9 @@ def _check_png_chunks(path: Path) -> None:
             f.seek(position)
 
 
-def _decode(path: Path) -> np.ndarray:
-    """(H, W, C) uint8 with C = 1 (grey) or 3 (colour); the size is checked before decoding."""
+def _decode(path: Path) -> tuple[np.ndarray, bool]:
+    """(H, W, C) uint8 with C = 1 (grey) or 3 (colour), and whether the file is 1-bit (mode
+    "1", pixels 0/255 here); the size is checked before decoding."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         im = Image.open(path, formats=IMAGE_FORMATS)
@@ -120,15 +121,15 @@ def _decode(path: Path) -> np.ndarray:
             )
         im.load()
         if im.mode in GREY_MODES:
-            return np.asarray(im.convert("L"), dtype=np.uint8)[:, :, None]
+            return np.asarray(im.convert("L"), dtype=np.uint8)[:, :, None], im.mode == "1"
         if im.mode in COLOUR_MODES:
-            return np.asarray(im.convert("RGB"), dtype=np.uint8)
+            return np.asarray(im.convert("RGB"), dtype=np.uint8), False
         mode = im.mode
     raise DataError(f"{path}: unsupported image mode {mode!r}; use greyscale or RGB")
 
 
-def _read_pixels(path: Path) -> np.ndarray:
-    """(H, W, C) uint8 with C = 1 (grey) or 3 (colour); DataError names a bad file."""
+def _read_pixels(path: Path) -> tuple[np.ndarray, bool]:
+    """(pixels, is 1-bit) as _decode; DataError names a bad file."""
     try:
         _check_png_chunks(path)
         return _decode(path)
@@ -137,8 +138,9 @@ def _read_pixels(path: Path) -> np.ndarray:
 
 
 def _stack(entries: list[_Entry]) -> np.ndarray:
-    """(N, H, W, C) uint8; all images must share size and grey/colour."""
-    first = _read_pixels(entries[0].path)
+    """(N, H, W, C) uint8, or bool when every file is a 1-bit image (black/white PNGs hold
+    binary data, 2 levels, not 8-bit grey); all images must share size and grey/colour."""
+    first, all_one_bit = _read_pixels(entries[0].path)
     try:
         images = np.empty((len(entries), *first.shape), dtype=np.uint8)
     except MemoryError as exc:
@@ -148,7 +150,8 @@ def _stack(entries: list[_Entry]) -> np.ndarray:
         ) from exc
     images[0] = first
     for i, entry in enumerate(entries[1:], start=1):
-        pixels = _read_pixels(entry.path)
+        pixels, one_bit = _read_pixels(entry.path)
+        all_one_bit = all_one_bit and one_bit
         if pixels.shape[:2] != first.shape[:2]:
             raise DataError(
                 f"{entry.path}: size {pixels.shape[1]}x{pixels.shape[0]} differs from "
@@ -161,11 +164,12 @@ def _stack(entries: list[_Entry]) -> np.ndarray:
                 "images; convert them all to one mode"
             )
         images[i] = pixels
-    return images
+    return images > 0 if all_one_bit else images
 
 
 def read_image_folder(folder: Path, config: DataConfig) -> RawExamples:
-    """Images (N, C, H, W) float32 pixels/255 in [0, 1], files sorted by path.
+    """Images (N, C, H, W) float32 pixels/255 in [0, 1] (0/1 when all files are 1-bit),
+    files sorted by path.
 
     Labels are the index of each image's first-level subfolder in sorted order, or None
     when all images sit directly in `folder`.
@@ -175,4 +179,6 @@ def read_image_folder(folder: Path, config: DataConfig) -> RawExamples:
         logger.info("image folder %s: %d classes %s", folder, len(classes), classes)
     images = _stack(entries)
     labels = None if not classes else np.array([e.label for e in entries], dtype=np.int64)
-    return examples_from_arrays(images.transpose(0, 3, 1, 2), labels, str(folder))
+    return examples_from_arrays(
+        images.transpose(0, 3, 1, 2), labels, str(folder), config.input_shape
+    )

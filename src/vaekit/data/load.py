@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -46,6 +47,10 @@ def _read_source(config: DataConfig) -> RawSplits:
     if config.source in BUILTIN_LOADERS:
         if config.label_column is not None:
             raise ConfigError(f"label_column applies to CSV files only, not {config.source!r}")
+        if config.input_shape is not None:
+            raise ConfigError(
+                f"input_shape applies to user files only; {config.source!r} has its own shape"
+            )
         return BUILTIN_LOADERS[config.source](config)
     path = Path(config.source).expanduser()
     if not path.exists():
@@ -61,8 +66,18 @@ def _read_source(config: DataConfig) -> RawSplits:
     return split_examples(reader(path, config), config.val_size, config.seed)
 
 
+def absolute_source(source: str) -> str:
+    """A built-in dataset name as given; an existing file or folder as its absolute path, so a
+    saved DataConfig still finds it from another working directory; anything else as given
+    (load_data names it in its error)."""
+    if source in BUILTIN_LOADERS:
+        return source
+    path = Path(source).expanduser()
+    return str(path.resolve()) if path.exists() else source
+
+
 def _with_x(examples: RawExamples, x: np.ndarray) -> RawExamples:
-    return RawExamples(x, examples.y, examples.kind, examples.levels, examples.scaling)
+    return dataclasses.replace(examples, x=x)
 
 
 def _standardize(
@@ -153,6 +168,7 @@ def _make_spec(
         feature_mean=None if stats is None else tuple(float(m) for m in stats[0]),
         feature_std=None if stats is None else tuple(float(s) for s in stats[1]),
         num_classes=_num_classes(raw),
+        feature_names=raw.train.feature_names if raw.train.kind == "table" else None,
     )
 
 

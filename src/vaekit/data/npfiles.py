@@ -21,7 +21,10 @@ from vaekit.data.npyformat import (
 from vaekit.data.raw import RawExamples
 from vaekit.errors import DataError
 
-NPZ_KEY_PAIRS = (("x", "y"), ("images", "labels"), ("data", "targets"))
+# examples under the first of these keys, labels under the first label key present, in any
+# pairing (`data` with `labels` is as common as `x` with `y`)
+NPZ_X_KEYS = ("x", "images", "data")
+NPZ_LABEL_KEYS = ("y", "labels", "targets")
 # what zipfile and its decompressors raise on corrupt archives (encrypted and unsupported
 # compression flags surface as RuntimeError and NotImplementedError)
 ZIP_ERRORS = (
@@ -57,7 +60,7 @@ def read_npy(path: Path, config: DataConfig) -> RawExamples:
             x = read_npy_stream(f, path.stat().st_size, str(path))
     except (OSError, MemoryError) as exc:
         raise DataError(f"{path}: cannot read .npy file ({short_reason(exc)})") from exc
-    return examples_from_arrays(x, None, str(path))
+    return examples_from_arrays(x, None, str(path), config.input_shape)
 
 
 def _read_member(archive: zipfile.ZipFile, path: Path, key: str) -> np.ndarray:
@@ -74,24 +77,29 @@ def _read_member(archive: zipfile.ZipFile, path: Path, key: str) -> np.ndarray:
 
 
 def _npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """(x, y or None) from the first key pair of NPZ_KEY_PAIRS whose x member exists."""
+    """(x, y or None): x from the first of NPZ_X_KEYS present, y from the first of
+    NPZ_LABEL_KEYS present (None when there is none)."""
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         keys = {name[: -len(".npy")] for name in names if name.endswith(".npy")}
-        for x_key, y_key in NPZ_KEY_PAIRS:
-            if x_key in keys:
-                x = _read_member(archive, path, x_key)
-                return x, (_read_member(archive, path, y_key) if y_key in keys else None)
-    expected = " or ".join(f"{x}/{y}" for x, y in NPZ_KEY_PAIRS)
-    raise DataError(f"{path}: expected keys {expected}, found {sorted(names)[:10]}")
+        x_key = next((key for key in NPZ_X_KEYS if key in keys), None)
+        if x_key is not None:
+            y_key = next((key for key in NPZ_LABEL_KEYS if key in keys), None)
+            x = _read_member(archive, path, x_key)
+            return x, (None if y_key is None else _read_member(archive, path, y_key))
+    raise DataError(
+        f"{path}: expected examples under key {' or '.join(NPZ_X_KEYS)} (labels, optional, "
+        f"under {' or '.join(NPZ_LABEL_KEYS)}), found {sorted(names)[:10]}"
+    )
 
 
 def read_npz(path: Path, config: DataConfig) -> RawExamples:
-    """A .npz with examples under x, images or data; optional labels under y, labels or targets."""
+    """A .npz with examples under x, images or data; optional labels under y, labels or targets
+    (any pairing)."""
     if _magic(path).startswith(NPY_MAGIC):
         raise DataError(f"{path}: is a .npy array, not an .npz archive; rename it to .npy")
     try:
         x, y = _npz_arrays(path)
     except ZIP_ERRORS as exc:
         raise DataError(f"{path}: cannot read .npz archive ({short_reason(exc)})") from exc
-    return examples_from_arrays(x, y, str(path))
+    return examples_from_arrays(x, y, str(path), config.input_shape)

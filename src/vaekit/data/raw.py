@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ class RawExamples:
     x: (N, *shape); images float32 in [0, 1], tables float64 as stored.
     y: (N,) int64 labels >= 0, or None.
     kind: "image" | "table"; levels: distinct stored values or None; scaling: one sentence.
+    feature_names: tables read from a CSV: the header's column names (labels left out).
     """
 
     x: np.ndarray
@@ -26,6 +28,7 @@ class RawExamples:
     kind: str
     levels: int | None
     scaling: str
+    feature_names: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class RawSplits:
 def take(examples: RawExamples, index: np.ndarray | slice) -> RawExamples:
     """The examples at `index` (an index array or a slice), as contiguous copies or views."""
     y = None if examples.y is None else examples.y[index]
-    return RawExamples(examples.x[index], y, examples.kind, examples.levels, examples.scaling)
+    return dataclasses.replace(examples, x=examples.x[index], y=y)
 
 
 def split_examples(examples: RawExamples, val_size: int | None, seed: int) -> RawSplits:

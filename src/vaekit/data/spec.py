@@ -12,7 +12,7 @@ from vaekit.data.config import BINARIZE_MODES, checked_fields
 from vaekit.errors import ConfigError
 
 KINDS = ("image", "table")
-_TUPLE_FIELDS = ("shape", "feature_mean", "feature_std", "dequantized_columns")
+_TUPLE_FIELDS = ("shape", "feature_mean", "feature_std", "dequantized_columns", "feature_names")
 
 
 def _is_int(value: object) -> bool:
@@ -54,6 +54,8 @@ class DataSpec:
     num_classes: number of label classes, None without labels.
     dequantized_columns: tables only: indices of the integer-valued columns that carry
         U(-1/2, 1/2) noise (see vaekit.data.dequantize); None when there are none.
+    feature_names: tables from a CSV: column names in order (None otherwise), so generated
+        rows can be written under the user's header.
     """
 
     shape: tuple[int, ...]
@@ -66,6 +68,7 @@ class DataSpec:
     feature_std: tuple[float, ...] | None = None
     num_classes: int | None = None
     dequantized_columns: tuple[int, ...] | None = None
+    feature_names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if (
@@ -95,6 +98,15 @@ class DataSpec:
                 raise ConfigError(f"{name} must be a string, got {getattr(self, name)!r}")
         _check_feature_stats("feature_mean", self.feature_mean, self.num_dims)
         _check_feature_stats("feature_std", self.feature_std, self.num_dims)
+        if self.feature_names is not None and (
+            not isinstance(self.feature_names, tuple)
+            or len(self.feature_names) != self.num_dims
+            or not all(isinstance(name, str) for name in self.feature_names)
+        ):
+            raise ConfigError(
+                f"feature_names must be a tuple of {self.num_dims} strings, "
+                f"got {reprlib.repr(self.feature_names)}"
+            )
         if self.feature_std is not None and min(self.feature_std) <= 0:
             raise ConfigError(f"feature_std must be positive, got {min(self.feature_std)!r}")
         self._check_dequantized_columns()

@@ -1,13 +1,17 @@
 """Likelihood heads p(x|z) and their registry."""
 
 from vaekit.likelihoods.autoregressive import AutoregressiveBernoulliHead
+from vaekit.likelihoods.defaults import default_likelihood
 from vaekit.likelihoods.discretized_logistic import DiscretizedLogisticHead
 from vaekit.likelihoods.heads import BernoulliHead, GaussianHead, LikelihoodHead
+from vaekit.likelihoods.logistic_mixture import DiscretizedLogisticMixtureHead
 
 LIKELIHOODS: dict[str, type[LikelihoodHead]] = {
     "bernoulli": BernoulliHead,
     "gaussian": GaussianHead,
     "discretized_logistic": DiscretizedLogisticHead,
+    # 5 logistics per value (logistic_mixture.NUM_COMPONENTS)
+    "discretized_logistic_mixture": DiscretizedLogisticMixtureHead,
     "bernoulli_ar": AutoregressiveBernoulliHead,
 }
 # likelihoods of binary data: grey values give a cross-entropy, not a normalized density
@@ -19,6 +23,8 @@ __all__ = [
     "AutoregressiveBernoulliHead",
     "BernoulliHead",
     "DiscretizedLogisticHead",
+    "DiscretizedLogisticMixtureHead",
     "GaussianHead",
     "LikelihoodHead",
+    "default_likelihood",
 ]

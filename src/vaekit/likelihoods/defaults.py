@@ -1,0 +1,23 @@
+"""The likelihood a model gets when none is asked for, chosen from what the data are."""
+
+from __future__ import annotations
+
+from vaekit.data import DataSpec
+
+EIGHT_BIT_LEVELS = 256
+EIGHT_BIT_DEFAULT = "discretized_logistic"
+
+
+def default_likelihood(spec: DataSpec) -> str:
+    """LIKELIHOODS key to use for data described by `spec`.
+
+    Tables: "gaussian". 8-bit images (256 levels: uint8 arrays, image folders, fashion-mnist
+    or mnist unbinarized): the discretized logistic mixture, whose nats are a code length of
+    the stored bytes. Everything else (binarized or 1-bit images, digits' 17 levels, float
+    images): "bernoulli".
+    """
+    if spec.kind == "table":
+        return "gaussian"
+    if spec.binarize == "none" and spec.levels == EIGHT_BIT_LEVELS:
+        return EIGHT_BIT_DEFAULT
+    return "bernoulli"
