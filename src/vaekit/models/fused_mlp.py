@@ -1,10 +1,11 @@
 """Hand-written ELBO gradient and importance weights for an MLP VAE with a Bernoulli decoder.
 
-This is the fast path for the most common model (BENCHMARKS.md's canonical MLP VAE and its
-wider or deeper cousins). Autograd runs each elementwise step of the loss as its own kernel,
-with saved buffers and a graph to walk; at batch 128 those kernels, not the matrix
-multiplications, take most of a training step on a CPU. Here the forward pass keeps only
-what the backward pass needs, and the backward pass is the closed form:
+This is the fast path for the most common model (the canonical MLP VAE of the benchmark
+protocol, docs/benchmarks/README.md, and its wider or deeper cousins). Autograd runs each
+elementwise step of the loss as its own kernel, with saved buffers and a graph to walk; at
+batch 128 those kernels, not the matrix multiplications, take most of a training step on a
+CPU. Here the forward pass keeps only what the backward pass needs, and the backward pass is
+the closed form:
 
     d(-log p(x|z)) / d logits = sigmoid(logits) - x
     d KL / d mean = mean,   d KL / d log_var = (exp(log_var) - 1) / 2
