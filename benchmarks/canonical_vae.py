@@ -1,10 +1,11 @@
 """Canonical MLP VAE: vaekit's trainer against the textbook PyTorch loop, same data, same run.
 
-Both train the BENCHMARKS.md reference model (784-400-(20,20), 20-400-784 Bernoulli, Adam
-1e-3, batch 128) with dynamic binarization on the first 55,000 Fashion-MNIST training images,
-then both are scored by the same evaluator on the protocol's fixed-binarized test set:
-negative ELBO and NLL (importance-weighted, K samples). A straightforward per-image IWAE
-written independently re-scores the reference on a slice, to check the evaluator.
+Both train the reference model of the benchmark protocol (docs/benchmarks/README.md:
+784-400-(20,20), 20-400-784 Bernoulli, Adam 1e-3, batch 128) with dynamic binarization on
+the first 55,000 Fashion-MNIST training images, then both are scored by the same evaluator
+on the protocol's fixed-binarized test set: negative ELBO and NLL (importance-weighted, K
+samples). A straightforward per-image IWAE written independently re-scores the reference on
+a slice, to check the evaluator.
 
     python benchmarks/canonical_vae.py                 # the headline: 10 epochs, K = 1000
     python benchmarks/canonical_vae.py --epochs 1 --limit 500 --iw-samples 100   # quick look
@@ -118,9 +119,10 @@ def write_report(args, info, per_seed, check, num_test) -> None:
     lines = [
         "# Canonical MLP VAE: vaekit vs the textbook PyTorch loop",
         "",
-        f"Binarized Fashion-MNIST (BENCHMARKS.md): {args.epochs} epochs, dynamic binarization, "
-        f"batch 128, Adam 1e-3, {args.threads} threads, seeds {args.seeds}; scored on the first "
-        f"{num_test} images of the fixed-binarized test set; NLL is the importance-weighted "
+        f"Binarized Fashion-MNIST ([benchmark protocol](README.md)): {args.epochs} epochs, "
+        f"dynamic binarization, batch 128, Adam 1e-3, {args.threads} threads, seeds "
+        f"{args.seeds}; scored on the first {num_test} images of the fixed-binarized test "
+        f"set; NLL is the importance-weighted "
         f"bound with K = {args.iw_samples}. Lower is better for every figure. Written by "
         "`benchmarks/canonical_vae.py`; do not edit by hand. Training times come from a shared, "
         "noisy machine: speed is measured in `docs/benchmarks/speed.md`, not here.",

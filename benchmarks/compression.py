@@ -25,7 +25,8 @@ from vaekit.data import DataConfig, load_data
 from vaekit.models import load_model
 
 OUT = Path("docs/benchmarks/compression.md")
-# the canonical MLP VAE of BENCHMARKS.md, and the 8-bit model of docs/compression.md
+# the canonical MLP VAE of the benchmark protocol (docs/benchmarks/README.md), and the
+# 8-bit model of docs/compression.md
 RECIPES = {
     "binarized": [
         "--binarize", "dynamic", "--arch", "mlp", "--hidden-dims", "400", "--latent-dim", "20",

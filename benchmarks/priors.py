@@ -1,12 +1,12 @@
 """Priors: the learned mixture prior against N(0, I) on the canonical MLP VAE, same run.
 
-Issue #5 asks for a VampPrior or learned mixture prior, kept by its measured gain per CPU
-minute. Both rows train BENCHMARKS.md's canonical model (784-400-(20,20), Bernoulli decoder,
-Adam 1e-3, batch 128, dynamic binarization) with vaekit's fit() for the same epochs and
-seeds; only `prior` differs (`mog`: 16 learned diagonal Gaussians, its KL estimated by
-Monte Carlo, so it trains on the autograd path; N(0, I) uses the fused MLP gradient). Each
-model is scored on the protocol's fixed-binarized test set: -ELBO on all of it, NLL with K
-importance samples on the first --eval-limit images.
+A VampPrior or learned mixture prior is kept only for a measured gain per CPU minute. Both
+rows train the canonical model of the benchmark protocol (docs/benchmarks/README.md:
+784-400-(20,20), Bernoulli decoder, Adam 1e-3, batch 128, dynamic binarization) with
+vaekit's fit() for the same epochs and seeds; only `prior` differs (`mog`: 16 learned
+diagonal Gaussians, its KL estimated by Monte Carlo, so it trains on the autograd path;
+N(0, I) uses the fused MLP gradient). Each model is scored on the protocol's fixed-binarized
+test set: -ELBO on all of it, NLL with K importance samples on the first --eval-limit images.
 
     python -m benchmarks.priors                                   # the figures in docs/
     python -m benchmarks.priors --epochs 1 --seeds 0 --iw-samples 50 --eval-limit 200 \\

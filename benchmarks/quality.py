@@ -1,8 +1,8 @@
 """Model quality: vaekit's training recipes against the canonical MLP VAE, same run.
 
-Binarized Fashion-MNIST (BENCHMARKS.md): the canonical MLP VAE trained by the textbook
-reference loop (benchmarks/textbook_vae.py), then the `fast` and `best` presets, each
-trained for a wall-clock budget. Every model is scored by the same evaluator on the
+Binarized Fashion-MNIST (protocol: docs/benchmarks/README.md): the canonical MLP VAE trained
+by the textbook reference loop (benchmarks/textbook_vae.py), then the `fast` and `best`
+presets, each trained for a wall-clock budget. Every model is scored by the same evaluator on the
 protocol's fixed-binarized test set: negative ELBO on all of it and the importance-weighted
 NLL with K samples on the first --eval-limit images (a K = 1000 NLL over 10,000 images is
 10M decoder passes per model). The `best` run also records its NLL-against-time curve from
@@ -210,10 +210,11 @@ def write_report(args, info, rows, curve, eight_bit) -> None:
     lines = [
         "# Model quality: training recipes against the canonical MLP VAE",
         "",
-        "Binarized Fashion-MNIST (BENCHMARKS.md protocol): training with dynamic binarization "
-        "on the first 55,000 training images (the last 5,000 validate), scoring on the fixed-"
-        f"binarized test set. -ELBO: all 10,000 test images, one sample. NLL: importance-"
-        f"weighted bound with K = {args.iw_samples} on the first {nll_images} test images. "
+        "Binarized Fashion-MNIST ([benchmark protocol](README.md)): training with dynamic "
+        "binarization on the first 55,000 training images (the last 5,000 validate), scoring "
+        f"on the fixed-binarized test set. -ELBO: all 10,000 test images, one sample. NLL: "
+        f"importance-weighted bound with K = {args.iw_samples} on the first {nll_images} test "
+        "images. "
         f"Presets are wall-clock bounded; {args.threads} threads, seed {args.seed}, a shared "
         "2-core machine (other jobs may have run beside it). Lower is better. Written by "
         "`benchmarks/quality.py`; do not edit by hand.",
@@ -236,9 +237,9 @@ def write_report(args, info, rows, curve, eight_bit) -> None:
     lines += ["", "NLL gain over the canonical model, same images: " + ", ".join(
         f"{name} {reference - row['nll_nats']:+.2f} nats" for name, row in rows.items()
         if name != CANONICAL)]  # fmt: skip
-    # issue #5: (target NLL, the most training time it allows)
+    # the protocol's quality targets: (target NLL, the most training time it allows)
     targets = {"fast": (228.0, 600), "best": (222.0, 7200)}
-    lines += ["", "Targets of issue #5 (NLL after at most the time allowed, on 2 cores):"]
+    lines += ["", "Quality targets of the protocol (NLL after at most the time allowed, 2 cores):"]
     for name, (target, allowed) in targets.items():
         row, budget = rows[f"preset {name}"], preset_budget(name)
         ran = float(row["epochs_or_budget"].split(" s budget")[0])

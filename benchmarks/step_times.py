@@ -1,13 +1,14 @@
 """Where a training step's time goes: the textbook loop's step against vaekit's, and vaekit's
 step taken apart, timed step by step.
 
-throughput.py measures whole epochs, as BENCHMARKS.md asks; on a shared machine a
-neighbour's load moves those figures by tens of percent between rounds. Here every step is
-timed on its own and the table reports low percentiles (the 10th: the steps nobody else
-slowed), so the ratio reflects the code more than the neighbours. The two loops alternate
-in blocks of --steps steps, --rounds times, in one process, with a third block that runs
-only the step's matrix products (benchmarks/gemm_ceiling.py): no implementation of this
-model can go below it. The parts of vaekit's step are then timed alone in the same way.
+throughput.py measures whole epochs, as the benchmark protocol asks
+(docs/benchmarks/README.md); on a shared machine a neighbour's load moves those figures by
+tens of percent between rounds. Here every step is timed on its own and the table reports
+low percentiles (the 10th: the steps nobody else slowed), so the ratio reflects the code
+more than the neighbours. The two loops alternate in blocks of --steps steps, --rounds
+times, in one process, with a third block that runs only the step's matrix products
+(benchmarks/gemm_ceiling.py): no implementation of this model can go below it. The parts
+of vaekit's step are then timed alone in the same way.
 
     python -m benchmarks.step_times                  # batch 128
     python -m benchmarks.step_times --batch-size 1024 --steps 60

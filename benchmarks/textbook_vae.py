@@ -1,4 +1,4 @@
-"""The reference: the canonical MLP VAE written the textbook way (BENCHMARKS.md).
+"""The reference: the canonical MLP VAE written the textbook way (docs/benchmarks/README.md).
 
 A plain PyTorch loop as in the well-known PyTorch example: a DataLoader over a TensorDataset,
 shuffle, sigmoid decoder with per-batch BCE(sum) + analytic KL, Adam. Kept independent of
@@ -77,10 +77,10 @@ def train_textbook(
 ) -> tuple[TextbookVAE, list[dict[str, float]]]:
     """x_train: (N, 784) grey pixels in [0, 1]; dynamically binarized each batch.
 
-    With no options this is the textbook loop. The options are the three easy fixes of
-    issue #4, one at a time, so the speed benchmark can price each: batches drawn by index
-    from the one tensor instead of a DataLoader, `rand < x` instead of `torch.bernoulli`,
-    and Adam's fused kernel. Returns the model and one {"loss", "seconds"} row per epoch.
+    With no options this is the textbook loop. The options are the three easy fixes, one at
+    a time, so the speed benchmark can price each: batches drawn by index from the one
+    tensor instead of a DataLoader, `rand < x` instead of `torch.bernoulli`, and Adam's
+    fused kernel. Returns the model and one {"loss", "seconds"} row per epoch.
     """
     torch.manual_seed(seed)
     model = TextbookVAE()

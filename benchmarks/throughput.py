@@ -29,8 +29,8 @@ from vaekit import DataConfig, TrainConfig, fit, load_data
 from vaekit.models import MODELS
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "speed.md"
-# the textbook loop, then issue #4's easy fixes added one at a time, then vaekit's trainer
-# without and with its fused MLP gradient: each row prices one technique
+# the textbook loop, then the easy fixes (textbook_vae.train_textbook) added one at a time,
+# then vaekit's trainer without and with its fused MLP gradient: each row prices one technique
 LADDER = {
     "textbook loop": {},
     "+ batches by index": {"index_batches": True},
@@ -141,14 +141,15 @@ def write_report(args, info, rows, square_gflops) -> None:
         f"Model: `{args.model}` ({args.arch}, hidden {args.hidden_dims}, 20 latents) on "
         f"binarized Fashion-MNIST (55,000 training images, dynamic binarization), Adam 1e-3, "
         f"{args.threads} threads, fp32. Samples/s: median over epochs 2..{args.epochs}"
-        f"{'' if args.epochs >= 4 else ' (fewer than the 3 epochs BENCHMARKS.md asks for)'}, "
+        f"{'' if args.epochs >= 4 else ' (fewer than the 3 measured epochs of the protocol)'}, "
         f"median of {args.rounds} interleaved rounds; the ratio is the median of the "
         "per-round ratios (each round runs every row once, one after another). "
         "Ceiling: the model's own GEMMs alone (forward, weight and input gradients), timed "
         "in the same run at the start of each round, fastest round. Peak RSS: the whole "
         "process, data included. The textbook rows "
-        "always train the canonical MLP VAE (784-400-20): the reference of BENCHMARKS.md; the "
-        "rows marked + add issue #4's easy fixes to it one at a time, cumulatively. "
+        "always train the canonical MLP VAE (784-400-20): the reference of the [benchmark "
+        "protocol](README.md); the rows marked + add the easy fixes to it one at a time "
+        "(batches by index, rand < x binarization, fused Adam), cumulatively. "
         "`vaekit fit(), autograd` is the trainer with its fused MLP gradient turned off "
         "(`TrainConfig(fast_path=False)`). Written by "
         "`benchmarks/throughput.py`; do not edit by hand.",

@@ -7,7 +7,17 @@ from vaekit.data import DataConfig, DataSpec, load_data
 from vaekit.distributions import Bernoulli, DiagonalGaussian, kl
 from vaekit.errors import CheckpointError, ConfigError, DataError, TrainingError, VaekitError
 from vaekit.evaluation import EvalReport, evaluate
-from vaekit.models import AE, MODELS, VAE, AEConfig, VAEConfig, load_model, save_model
+from vaekit.models import (
+    AE,
+    MODELS,
+    VAE,
+    AEConfig,
+    HierarchicalVAE,
+    HVAEConfig,
+    VAEConfig,
+    load_model,
+    save_model,
+)
 from vaekit.objectives import ELBOTerms, elbo_terms, iwae_bound
 from vaekit.training import TrainConfig, fit
 from vaekit.units import nats_to_bits_per_dim
@@ -27,6 +37,8 @@ __all__ = [
     "DiagonalGaussian",
     "ELBOTerms",
     "EvalReport",
+    "HVAEConfig",
+    "HierarchicalVAE",
     "TrainConfig",
     "TrainingError",
     "VAEConfig",

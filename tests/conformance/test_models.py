@@ -5,8 +5,11 @@ import dataclasses
 import pytest
 import torch
 
+from vaekit.errors import ConfigError
 from vaekit.likelihoods import BINARY_LIKELIHOODS
 from vaekit.models import MODELS, load_model, save_model
+from vaekit.objectives import OBJECTIVES, batch_loss
+from vaekit.training import TrainConfig, TrainState
 
 CASES = [
     ("mlp", (1, 8, 8), "bernoulli"),
@@ -98,3 +101,21 @@ def test_save_load_gives_identical_outputs(tmp_path, name, arch, shape, likeliho
         model.training_terms(x, generator=g1).elbo, loaded.training_terms(x, generator=g2).elbo
     )
     assert torch.equal(model.reconstruct(x), loaded.reconstruct(x))
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_declared_objectives_train_and_the_others_are_refused(name):
+    model = build(name, "mlp", (1, 8, 8), "bernoulli")
+    assert set(model.training_objectives) <= set(OBJECTIVES)
+    x = batch((1, 8, 8), "bernoulli")
+    for objective in OBJECTIVES:
+        config = TrainConfig(objective=objective, iw_train_samples=3)
+        if not model.supports_objective(objective):
+            with pytest.raises(ConfigError, match=rf"'{objective}'.*'{name}'"):
+                TrainState.create(model, config)
+            continue
+        TrainState.create(model, config)
+        loss, _, _ = batch_loss(
+            model, x, objective=objective, num_samples=3, generator=torch.Generator()
+        )
+        assert torch.isfinite(loss)

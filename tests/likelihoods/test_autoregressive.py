@@ -200,8 +200,8 @@ def test_events_too_large_for_the_direct_term_are_refused():
 
 def test_the_fused_fast_path_is_off():
     config = VAEConfig(input_shape=(1, 8, 8), likelihood="bernoulli_ar")
-    assert not fused_mlp_supported(config)
-    assert fused_mlp_supported(VAEConfig(input_shape=(1, 8, 8), likelihood="bernoulli"))
+    assert not fused_mlp_supported(VAE(config))
+    assert fused_mlp_supported(VAE(VAEConfig(input_shape=(1, 8, 8), likelihood="bernoulli")))
 
 
 def test_distribution_shapes_do_not_need_the_mean():

@@ -64,11 +64,11 @@ def test_reconstruction_is_exact_for_saturated_logits():
 
 
 def test_only_the_supported_family_takes_the_fast_path():
-    assert fused_mlp_supported(build((8,), (4,), latent_dim=2).config)
-    assert not fused_mlp_supported(build((8,), (4,), latent_dim=2, activation="tanh").config)
-    assert not fused_mlp_supported(build((8,), (4,), latent_dim=2, likelihood="gaussian").config)
+    assert fused_mlp_supported(build((8,), (4,), latent_dim=2))
+    assert not fused_mlp_supported(build((8,), (4,), latent_dim=2, activation="tanh"))
+    assert not fused_mlp_supported(build((8,), (4,), latent_dim=2, likelihood="gaussian"))
     conv = build((8,), (1, 8, 8), latent_dim=2, arch="conv", conv_channels=(4,))
-    assert not fused_mlp_supported(conv.config)
+    assert not fused_mlp_supported(conv)
     with pytest.raises(ValueError):
         FusedMLPVAE(conv)
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from vaekit.errors import VaekitError
 from vaekit.version import __version__
 
-# command -> (module under vaekit.cli, help); modules are imported when their command runs
+# command -> (module under vaekit.cli, help); build_parser imports every one for its flags
 COMMANDS = {
     "train": ("train", "train a model and write a run directory"),
     "eval": ("evaluate", "ELBO, importance-weighted NLL and bits/dim on a split"),

@@ -1,6 +1,6 @@
 """Binarization: dynamic per batch (torch) and once per split with a fixed seed (numpy).
 
-The protocol (BENCHMARKS.md): test is binarized once with
+The benchmark protocol (docs/benchmarks/README.md): test is binarized once with
 numpy.random.RandomState(0).random_sample((N, D)) < pixel, in file order; val likewise with
 RandomState(1).
 """

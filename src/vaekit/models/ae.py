@@ -17,7 +17,8 @@ class AE(LatentVariableModel):
 
     It has no prior and no bound on log p(x): `training_terms` returns a zero KL so the
     trainer's loss is the reconstruction negative log-likelihood, and evaluation reports
-    reconstruction error only.
+    reconstruction error only. With no importance weights it trains on "elbo" alone (the
+    base class's `training_objectives`).
     """
 
     config_class = AEConfig

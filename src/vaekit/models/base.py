@@ -15,12 +15,22 @@ class LatentVariableModel(nn.Module):
     """Base class of registered models.
 
     Subclasses set `config_class`, build their networks from the config alone, and implement
-    encode/decode/training_terms. `has_likelihood_bound` says whether `elbo` and
-    `log_likelihood` are defined (False for the deterministic AE).
+    encode/decode/training_terms. Capabilities are declared as class attributes, so that
+    callers ask the model instead of testing its type:
+    - `has_likelihood_bound`: `elbo` and `log_likelihood` are defined (False for the
+      deterministic AE).
+    - `training_objectives`: the objectives (names in vaekit.objectives.OBJECTIVES) the model
+      trains on; "iwae" needs `importance_terms`. A new model trains on the ELBO alone until
+      it declares more.
+    - `supports_fused_mlp`: vaekit.models.fused_mlp computes this class's own loss. Read from
+      the class itself and never inherited (see `fused_mlp_supported`): a subclass may change
+      the loss or the networks, so it gets autograd unless it declares the flag again.
     """
 
     config_class: ClassVar[type]
     has_likelihood_bound: ClassVar[bool] = True
+    training_objectives: ClassVar[tuple[str, ...]] = ("elbo",)
+    supports_fused_mlp: ClassVar[bool] = False
 
     def __init__(self, config: Any) -> None:
         super().__init__()
@@ -35,6 +45,11 @@ class LatentVariableModel(nn.Module):
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.config.input_shape)
+
+    @classmethod
+    def supports_objective(cls, objective: str) -> bool:
+        """True if the model can be trained on `objective` ("elbo", "iwae", ...)."""
+        return objective in cls.training_objectives
 
     def encode(self, x: torch.Tensor) -> Distribution:
         """x: (B, *input_shape) -> q(z|x) with batch (B,), event (latent_dim,)."""

@@ -1,10 +1,11 @@
 """Hand-written ELBO gradient and importance weights for an MLP VAE with a Bernoulli decoder.
 
-This is the fast path for the most common model (BENCHMARKS.md's canonical MLP VAE and its
-wider or deeper cousins). Autograd runs each elementwise step of the loss as its own kernel,
-with saved buffers and a graph to walk; at batch 128 those kernels, not the matrix
-multiplications, take most of a training step on a CPU. Here the forward pass keeps only
-what the backward pass needs, and the backward pass is the closed form:
+This is the fast path for the most common model (the canonical MLP VAE of the benchmark
+protocol, docs/benchmarks/README.md, and its wider or deeper cousins). Autograd runs each
+elementwise step of the loss as its own kernel, with saved buffers and a graph to walk; at
+batch 128 those kernels, not the matrix multiplications, take most of a training step on a
+CPU. Here the forward pass keeps only what the backward pass needs, and the backward pass is
+the closed form:
 
     d(-log p(x|z)) / d logits = sigmoid(logits) - x
     d KL / d mean = mean,   d KL / d log_var = (exp(log_var) - 1) / 2
@@ -26,8 +27,6 @@ import torch
 from torch import nn
 from torch.nn.modules import module as module_globals
 
-from vaekit.models.config import VAEConfig
-
 LOG_2PI = math.log(2 * math.pi)
 # pixels per log in _softplus_row_sums: a product of this many sigmoids >= 1/2 stays >= 2^-64
 _LOG_GROUP = 64
@@ -37,11 +36,28 @@ _REQUIRED = {"arch": "mlp", "activation": "relu", "likelihood": "bernoulli",
              "prior": "standard_normal"}  # fmt: skip
 
 
-def fused_mlp_supported(config: object) -> bool:
-    """True for a VAEConfig describing an MLP VAE with ReLUs, a Bernoulli decoder and the
+def fused_mlp_supported(model: nn.Module) -> bool:
+    """True when the hand-written code computes `model`'s own loss and gradients.
+
+    Two conditions, both needed:
+    - the model's class itself declares `supports_fused_mlp = True` (VAE does). The flag is
+      read from the class's own attributes, never inherited: a subclass may override the
+      loss (training_terms), encode/decode/prior or the networks __init__ builds, and the
+      fused code would silently compute the parent's ELBO instead, so a subclass gets
+      autograd unless it declares the flag again;
+    - its config passes `fused_mlp_options` (an MLP with ReLUs, a Bernoulli decoder, the
+      N(0, I) prior).
+    """
+    if not vars(type(model)).get("supports_fused_mlp", False):
+        return False
+    return fused_mlp_options(getattr(model, "config", None))
+
+
+def fused_mlp_options(config: object) -> bool:
+    """True for a model config describing an MLP with ReLUs, a Bernoulli decoder and the
     N(0, I) prior, with every other option at its default (so options added later turn the
     fast path off until it learns them)."""
-    if type(config) is not VAEConfig:
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
         return False
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
@@ -50,7 +66,7 @@ def fused_mlp_supported(config: object) -> bool:
                 return False
         elif field.name not in _FREE_FIELDS and value != field.default:
             return False
-    return True
+    return _REQUIRED.keys() <= {field.name for field in dataclasses.fields(config)}
 
 
 def has_hooks(model: nn.Module) -> bool:
@@ -74,7 +90,7 @@ class FusedMLPVAE:
     model's Linear layers each call, so it always sees the current weights)."""
 
     def __init__(self, model: nn.Module) -> None:
-        if not fused_mlp_supported(getattr(model, "config", None)):
+        if not fused_mlp_supported(model):
             raise ValueError(f"{type(model).__name__} is not an MLP VAE with a Bernoulli decoder")
         self.latent_dim = model.config.latent_dim
         self.encoder_layers = _linear_layers(model.encoder.mlp.layers)

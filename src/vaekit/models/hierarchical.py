@@ -69,6 +69,7 @@ class HierarchicalVAE(LatentVariableModel):
     """L stochastic layers of vector latents with a shared top-down path (see module doc)."""
 
     config_class = HVAEConfig
+    training_objectives = ("elbo", "iwae")
 
     def __init__(self, config: HVAEConfig) -> None:
         super().__init__(config)

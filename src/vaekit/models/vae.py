@@ -29,6 +29,8 @@ class VAE(LatentVariableModel):
     """
 
     config_class = VAEConfig
+    training_objectives = ("elbo", "iwae")
+    supports_fused_mlp = True  # this class's own ELBO; subclasses do not inherit it
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__(config)
@@ -74,7 +76,7 @@ class VAE(LatentVariableModel):
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Importance-weighted log p(x) estimate, K = k samples: (B,) nats (a lower bound)."""
-        if fused_mlp_supported(self.config) and not has_hooks(self):  # same bound, fewer passes
+        if fused_mlp_supported(self) and not has_hooks(self):  # same bound, fewer passes
             fused = FusedMLPVAE(self)
             targets = x.reshape(x.shape[0], -1)
             posterior, data_terms = fused.posterior(targets), fused.data_terms(targets)

@@ -8,6 +8,7 @@ from typing import Any
 
 from vaekit.config_fields import config_from_dict, config_to_dict
 from vaekit.errors import ConfigError
+from vaekit.models import LatentVariableModel, model_name
 from vaekit.objectives import OBJECTIVES
 from vaekit.training.schedules import LR_SCHEDULES
 
@@ -18,14 +19,14 @@ class TrainConfig:
 
     beta weights the KL term; kl_warmup_epochs ramps that weight linearly from 0 to beta
     over the given number of epochs (0 = off). grad_clip is a max global gradient norm
-    (None = off). A step whose loss is non-finite is skipped; max_consecutive_skips in a row
-    stop training with an error. objective is "elbo" or "iwae" (the importance-weighted bound
-    with iw_train_samples samples, Burda et al. 2015); free_bits (nats, ELBO only) floors the
-    batch-mean KL of each latent group (Kingma et al. 2016). checkpoint_every adds a
-    checkpoint every N steps besides the one at each epoch end (None = epoch ends only).
-    fast_path lets the plain ELBO of an MLP VAE with a Bernoulli decoder use the hand-written
-    gradient of vaekit.models.fused_mlp (same loss and gradients, fewer kernels); False
-    always uses autograd.
+    (None = off). objective is "elbo" or "iwae" (the importance-weighted bound with
+    iw_train_samples samples, Burda et al. 2015) and must be one the model's class declares
+    (`check_model`); free_bits (nats, ELBO only) floors the batch-mean KL of each latent
+    group (Kingma et al. 2016). checkpoint_every adds a checkpoint every N steps besides the
+    one at each epoch end (None = epoch ends only). fast_path lets the plain ELBO of a model
+    that declares `supports_fused_mlp` (the MLP VAE with ReLUs, a Bernoulli decoder and the
+    N(0, I) prior) use the hand-written gradient of vaekit.models.fused_mlp (same loss and
+    gradients, fewer kernels); False always uses autograd.
 
     The recipe: lr_schedule "cosine" anneals the learning rate from lr to
     lr * lr_final_factor over the run (the planned epochs, or time_budget_seconds when set),
@@ -118,9 +119,26 @@ class TrainConfig:
         if budget is not None and not 0 < budget < math.inf:
             raise ConfigError(f"time_budget_seconds must be > 0, got {budget}")
 
+    def check_model(self, model: LatentVariableModel) -> None:
+        """Raise ConfigError, before any step is taken, if `model` cannot be trained as
+        configured: the objective must be one the model's class declares it trains on."""
+        if not model.supports_objective(self.objective):
+            raise ConfigError(
+                f"objective {self.objective!r} does not apply to model {_model_label(model)}, "
+                f"which trains on {', '.join(type(model).training_objectives)} only"
+            )
+
     def to_dict(self) -> dict[str, Any]:
         return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> TrainConfig:
         return config_from_dict(cls, payload)
+
+
+def _model_label(model: LatentVariableModel) -> str:
+    """The registry key of a model ('ae'), or its class name if it is not registered."""
+    try:
+        return repr(model_name(model))
+    except ConfigError:
+        return type(model).__name__

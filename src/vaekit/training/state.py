@@ -75,6 +75,9 @@ class TrainState:
 
     @classmethod
     def create(cls, model: LatentVariableModel, config: TrainConfig) -> TrainState:
+        """Fresh state for training `model`; ConfigError if the model cannot train as
+        configured (checked here, so fit() refuses before its first step)."""
+        config.check_model(model)
         optimizer = make_adam(model, config.lr)
         noise_generator = torch.Generator(device=_device_of(model))
         noise_generator.manual_seed(config.seed + 1)
@@ -127,7 +130,7 @@ class TrainState:
 def _fast_path(model: LatentVariableModel, config: TrainConfig) -> FusedMLPVAE | None:
     """The fused MLP gradient when it computes exactly the configured loss, else None."""
     plain_elbo = config.objective == "elbo" and config.free_bits == 0
-    if config.fast_path and plain_elbo and fused_mlp_supported(getattr(model, "config", None)):
+    if config.fast_path and plain_elbo and fused_mlp_supported(model):
         return FusedMLPVAE(model)
     return None
 
