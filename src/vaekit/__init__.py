@@ -19,7 +19,7 @@ from vaekit.models import (
     save_model,
 )
 from vaekit.objectives import ELBOTerms, elbo_terms, iwae_bound
-from vaekit.training import TrainConfig, fit
+from vaekit.training import TrainConfig, fit, table_recipe
 from vaekit.units import nats_to_bits_per_dim
 from vaekit.version import __version__
 
@@ -53,4 +53,5 @@ __all__ = [
     "load_model",
     "nats_to_bits_per_dim",
     "save_model",
+    "table_recipe",
 ]

@@ -76,3 +76,21 @@ def test_early_stopping_counts_epochs_since_the_best_validation_elbo(small_vae):
         assert stop_early(state) is expected
     state = TrainState.create(small_vae(), TrainConfig())
     assert stop_early(state) is False
+
+
+def test_table_recipe_sizes_training_to_the_rows():
+    from vaekit.training import table_recipe
+
+    small = table_recipe(124, 13)
+    assert small.model_fields == {"hidden_dims": (128,), "latent_dim": 13, "linear_skip": True}
+    assert small.train_fields["batch_size"] == 32
+    assert (
+        small.train_fields["epochs"] == 3000 and small.train_fields["early_stopping_patience"] == 50
+    )
+    large = table_recipe(70_000, 200)
+    assert large.model_fields["latent_dim"] == 64
+    assert large.train_fields["batch_size"] == 256
+    steps_per_epoch = math.ceil(70_000 / 256)
+    # about 60,000 planned steps, patience about 1,500 steps
+    assert abs(large.train_fields["epochs"] * steps_per_epoch - 60_000) < steps_per_epoch
+    assert large.train_fields["early_stopping_patience"] == math.ceil(1500 / steps_per_epoch)

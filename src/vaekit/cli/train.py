@@ -14,7 +14,7 @@ from vaekit.cli.pictures import write_run_pictures
 from vaekit.cli.progress import ProgressBar
 from vaekit.cli.runtime import add_device_arguments, apply_runtime
 from vaekit.cli.signals import stop_on_signals
-from vaekit.data import DataConfig, DataSpec, load_data
+from vaekit.data import DataConfig, DataSpec, DataSplits, load_data
 from vaekit.data.load import absolute_source
 from vaekit.errors import CheckpointError, ConfigError
 from vaekit.likelihoods import BINARY_LIKELIHOODS, LIKELIHOODS, default_likelihood
@@ -23,7 +23,7 @@ from vaekit.models.config import ARCHITECTURES
 from vaekit.objectives import OBJECTIVES
 from vaekit.priors import PRIORS
 from vaekit.training import TrainConfig, fit, has_checkpoint
-from vaekit.training.presets import PRESETS, get_preset
+from vaekit.training.presets import PRESETS, Preset, get_preset, table_recipe
 from vaekit.training.schedules import LR_SCHEDULES
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--binarize", default="none", choices=("none", "static", "dynamic"))
     parser.add_argument("--label-column", default=None, help="CSV: the column holding labels")
+    parser.add_argument(
+        "--no-dequantize",
+        dest="dequantize",
+        action="store_false",
+        help="tables: keep integer-valued columns as they are (default: add U(-1/2, 1/2) noise)",
+    )
     parser.add_argument(
         "--input-shape",
         type=int,
@@ -77,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # flags that default to None so that a preset's value shows through unless one is given;
 # the model's or TrainConfig's own default applies when neither sets them
-MODEL_FLAGS = ("arch", "latent_dim", "hidden_dims", "conv_channels", "activation",
+MODEL_FLAGS = ("arch", "latent_dim", "hidden_dims", "conv_channels", "activation", "linear_skip",
                "num_latent_layers", "state_dim", "prior")  # fmt: skip
 TRAIN_FLAGS = ("epochs", "batch_size", "lr", "beta", "kl_warmup_epochs", "grad_clip",
                "objective", "iw_train_samples", "free_bits", "lr_schedule", "lr_warmup_steps",
@@ -92,6 +98,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hidden-dims", type=int, nargs="*", default=None, help="default 400")
     parser.add_argument("--conv-channels", type=int, nargs="+", default=None, help="default 32 64")
     parser.add_argument("--activation", default=None, help="default relu")
+    parser.add_argument(
+        "--linear-skip",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="mlp: add a linear map beside encoder and decoder (default: on for tables)",
+    )
     parser.add_argument(
         "--num-latent-layers", type=int, default=None, help="hvae: stochastic layers (3)"
     )
@@ -159,9 +171,10 @@ def run(args: argparse.Namespace) -> int:
                 "or choose another --out"
             )
         data_config = _data_config(args)
-        train_config = _train_config(args)
         data = load_data(data_config)
-        model = _build_model(args, data.spec)
+        recipe = _recipe(args, data)
+        train_config = _train_config(args, recipe)
+        model = _build_model(args, data.spec, recipe)
     model.to(device)
     logger.info(
         "training %s on %s (%d examples)", type(model).__name__, data.spec.source, len(data.train)
@@ -203,6 +216,7 @@ def _data_config(args: argparse.Namespace) -> DataConfig:
         eval_limit=args.eval_limit,
         label_column=args.label_column,
         seed=args.seed,
+        dequantize=args.dequantize,
         input_shape=None if args.input_shape is None else tuple(args.input_shape),
     )
 
@@ -213,19 +227,37 @@ def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if v is not None}
 
 
-def _train_config(args: argparse.Namespace) -> TrainConfig:
-    preset = get_preset(args.preset).train_fields if args.preset else {}
+def _recipe(args: argparse.Namespace, data: DataSplits) -> Preset | None:
+    """The preset asked for; for a table without one, the table recipe sized to its rows."""
+    if args.preset:
+        return get_preset(args.preset)
+    if data.spec.kind != "table":
+        return None
+    recipe = table_recipe(len(data.train), data.spec.num_dims)
+    fields = {**recipe.model_fields, **recipe.train_fields}
+    print(
+        f"vaekit: {recipe.description}: "
+        + ", ".join(f"{k}={v}" for k, v in fields.items())
+        + " (flags given override these)",
+        file=sys.stderr,
+    )
+    return recipe
+
+
+def _train_config(args: argparse.Namespace, recipe: Preset | None) -> TrainConfig:
+    preset = recipe.train_fields if recipe else {}
     return TrainConfig(**{**preset, **_given(args, TRAIN_FLAGS), "seed": args.seed})
 
 
-def _build_model(args: argparse.Namespace, spec: DataSpec) -> LatentVariableModel:
+def _build_model(
+    args: argparse.Namespace, spec: DataSpec, preset: Preset | None
+) -> LatentVariableModel:
     likelihood = args.likelihood or default_likelihood(spec)
     if likelihood in BINARY_LIKELIHOODS and spec.kind == "table":
         raise ConfigError(
             f"a {likelihood} likelihood needs values in [0, 1]; use --likelihood gaussian for "
             "tables"
         )
-    preset = get_preset(args.preset) if args.preset else None
     name = args.model or (preset.model if preset else "vae")
     cls = MODELS[name]
     accepted = {f.name for f in dataclasses.fields(cls.config_class)}

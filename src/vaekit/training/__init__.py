@@ -4,9 +4,11 @@ from vaekit.training.callbacks import TrainCallback
 from vaekit.training.checkpoint import has_checkpoint, restore_checkpoint, save_checkpoint
 from vaekit.training.config import TrainConfig
 from vaekit.training.loop import fit
+from vaekit.training.presets import Preset, table_recipe
 from vaekit.training.state import TrainState
 
 __all__ = [
+    "Preset",
     "TrainCallback",
     "TrainConfig",
     "TrainState",
@@ -14,4 +16,5 @@ __all__ = [
     "has_checkpoint",
     "restore_checkpoint",
     "save_checkpoint",
+    "table_recipe",
 ]

@@ -68,3 +68,43 @@ def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+# Table recipe, measured on scikit-learn's tables and a 100,000-row synthetic one
+# (docs/benchmarks/tables.md): a linear path beside a 128-wide MLP, as many latents as
+# columns (capped), small batches and early stopping for a few hundred rows.
+TABLE_HIDDEN_DIMS = (128,)
+TABLE_MAX_LATENT_DIM = 64
+TABLE_STEPS = 60_000  # the most steps a table run plans; early stopping usually ends it
+TABLE_PATIENCE_STEPS = 1_500
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
+def table_recipe(num_rows: int, num_columns: int) -> Preset:
+    """The default VAE and training for a table of `num_rows` training rows x `num_columns`.
+
+    Small tables get batches of 32 and up to 3,000 epochs; early stopping on the validation
+    ELBO (patience ~1,500 steps, 5 to 50 epochs) ends the run once it stops improving.
+    """
+    if num_rows < 1 or num_columns < 1:
+        raise ConfigError(f"a table needs rows and columns, got {num_rows} x {num_columns}")
+    batch_size = 32 if num_rows < 2_000 else 128 if num_rows < 20_000 else 256
+    steps_per_epoch = -(-num_rows // batch_size)
+    return Preset(
+        f"table recipe for {num_rows} rows x {num_columns} columns",
+        "vae",
+        {
+            "hidden_dims": TABLE_HIDDEN_DIMS,
+            "latent_dim": min(num_columns, TABLE_MAX_LATENT_DIM),
+            "linear_skip": True,
+        },
+        {
+            "batch_size": batch_size,
+            "lr": 1e-3,
+            "epochs": _clamp(-(-TABLE_STEPS // steps_per_epoch), 20, 3_000),
+            "early_stopping_patience": _clamp(-(-TABLE_PATIENCE_STEPS // steps_per_epoch), 5, 50),
+        },
+    )
