@@ -3,7 +3,6 @@ ends in a sensible result or one line `vaekit: error: ...`, never a traceback or
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.cli.conftest import assert_one_line_error, run_cli, run_main
+from tests.cli.conftest import assert_one_line_error, run_main
 from tests.single_thread import one_thread  # noqa: F401
 from vaekit import VAE, VAEConfig
 

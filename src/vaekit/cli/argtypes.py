@@ -32,6 +32,7 @@ def int_in(low: int, high: int) -> Callable[[str], int]:
         return value
 
     parse.__name__ = f"int_in({low}, {high})"
+    parse.number_kind = int  # lets tests find every numeric flag from the parser
     return parse
 
 
@@ -55,6 +56,7 @@ def float_in(
         return value
 
     parse.__name__ = f"float_in({low}, {high})"
+    parse.number_kind = float
     return parse
 
 

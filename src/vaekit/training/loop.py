@@ -73,12 +73,14 @@ def fit(
         state.history.append(row)
         state.epoch += 1
         state.batch_in_epoch = 0
+        # decided before the checkpoint, so that it records the seconds the decision saw
+        # and a resume of this checkpoint comes to the same decision
+        state.stop_reason = recipe.stop_reason(state)
         if run_dir is not None:
             write_metrics_csv(run_dir, state.history)
         mark_good(state, run_dir)
         for callback in callbacks:
             callback.on_epoch_end(state, row)
-        state.stop_reason = recipe.stop_reason(state)
         if state.stop_reason is not None:
             logger.info("training %s", state.stop_reason)
             break

@@ -64,9 +64,13 @@ def early_stop_reason(state: TrainState) -> str | None:
     if len(scores) - 1 - best_epoch < patience:
         return None
     return (
-        f"stopped early after epoch {len(scores)}: no better validation ELBO in {patience} "
-        f"epochs than epoch {best_epoch + 1}'s {scores[best_epoch]:.2f} nats"
+        f"stopped early after epoch {len(scores)}: the validation ELBO has not beaten epoch "
+        f"{best_epoch + 1}'s {scores[best_epoch]:.2f} nats for {_epochs(patience)}"
     )
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch" + ("" if count == 1 else "s")
 
 
 def stop_early(state: TrainState) -> bool:
@@ -80,7 +84,7 @@ def stop_reason(state: TrainState) -> str | None:
     trains nothing."""
     config = state.config
     if state.epoch >= config.epochs:
-        return f"finished its {config.epochs} epochs"
+        return f"finished its {_epochs(config.epochs)}"
     if out_of_time(state):
         return f"used its time budget of {config.time_budget_seconds:g} s (at epoch {state.epoch})"
     return early_stop_reason(state)
