@@ -58,7 +58,7 @@ def test_compress_refuses_arrays_that_are_not_the_models_examples(
     assert not (tmp_path / "a.vkz").exists()
 
 
-@pytest.mark.parametrize("delay", [0.2, 0.5, 1.0])
+@pytest.mark.parametrize("delay", [0.2, 0.5, 1.0, 2.0])
 def test_ctrl_c_while_starting_up_is_a_clean_interruption(tmp_path, delay):
     process = subprocess.Popen(
         [sys.executable, "-m", "vaekit", "train", "--epochs", "1", "--out", str(tmp_path / "r")],

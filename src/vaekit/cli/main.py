@@ -8,6 +8,7 @@ import importlib
 import logging
 import os
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -79,21 +80,56 @@ def in_flag_terms(message: str, flags: dict[str, str]) -> str:
     return message
 
 
+class InterruptWatch:
+    """SIGINT as KeyboardInterrupt, as Python does by default, but remembered: a Ctrl-C
+    that lands inside a third-party import can leave that module half-initialised, and the
+    error that surfaces is then another one (seen: RecursionError from numpy's lazy
+    attributes while sklearn was importing). After a Ctrl-C, any error is the interruption."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self.previous = None
+
+    def __enter__(self) -> InterruptWatch:
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: leave signals alone
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _handle(self, signum, frame) -> None:
+        self.received = True
+        raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every way it can end is an exit code, never a traceback."""
-    try:
-        parser = build_parser()  # imports torch: Ctrl-C here is still an interruption
-        args = parser.parse_args(argv)
-        code = _run_command(args, flag_names(command_parsers(parser)[args.command]))
-        sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
-        return code
-    except KeyboardInterrupt:
-        print("vaekit: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return _quiet_broken_pipe()
-    except SystemExit as exit_:  # argparse: --help, --version, a usage error
-        return exit_.code if isinstance(exit_.code, int) else EXIT_USER_ERROR
+    with InterruptWatch() as interrupts:
+        try:
+            parser = build_parser()  # imports torch: Ctrl-C here is still an interruption
+            args = parser.parse_args(argv)
+            code = _run_command(args, flag_names(command_parsers(parser)[args.command]))
+            sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
+            return code
+        except KeyboardInterrupt:
+            return _interrupted()
+        except BrokenPipeError:
+            return _quiet_broken_pipe()
+        except SystemExit as exit_:  # argparse: --help, --version, a usage error
+            return exit_.code if isinstance(exit_.code, int) else EXIT_USER_ERROR
+        except Exception:
+            if interrupts.received:
+                return _interrupted()
+            raise
+
+
+def _interrupted() -> int:
+    print("vaekit: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _run_command(args: argparse.Namespace, flags: dict[str, str]) -> int:
