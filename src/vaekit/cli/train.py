@@ -176,9 +176,6 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.out)
     if args.resume:
         data_config, model, train_config = _resumed_setup(args, run_dir)
-        for flag in ignored_flags(args, add_arguments):
-            logger.warning("%s is ignored: a resumed run keeps its own settings "
-                           "(only --epochs and --time-budget change it)", flag)  # fmt: skip
         data = load_data(data_config)
     else:
         if has_checkpoint(run_dir):
@@ -215,9 +212,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"nothing to do: {run_dir} already {state.stop_reason}; a larger --epochs or "
               "--time-budget trains it further")  # fmt: skip
         return 0
+    pictures = write_run_pictures(model, data, run_dir, state.history, seed=args.seed)
+    _summarize(state, run_dir, pictures)
+    return 0
+
+
+def _summarize(state, run_dir: Path, pictures: list[str]) -> None:
+    """What the run came to: why it stopped (when not at its last epoch), the validation
+    ELBO, and the files written."""
     if state.stop_reason and not state.stop_reason.startswith("finished"):
         print(f"training {state.stop_reason}")  # early stopping or the time budget
-    pictures = write_run_pictures(model, data, run_dir, state.history, seed=args.seed)
     last = state.history[-1] if state.history else {}
     if "val_elbo_nats" in last:
         print(
@@ -225,7 +229,6 @@ def run(args: argparse.Namespace) -> int:
             f"({last['val_bits_per_dim']:.4f} bits/dim)"
         )
     print(f"run written to {run_dir} ({', '.join(pictures)})", file=sys.stdout)
-    return 0
 
 
 def _data_config(args: argparse.Namespace) -> DataConfig:
@@ -285,6 +288,9 @@ def _resumed_setup(args: argparse.Namespace, run_dir: Path):
         raise ConfigError(f"{run_dir} has no checkpoint to resume; start a run without --resume")
     if args.preset:
         raise ConfigError("--preset starts a new run; --resume continues with the run's own")
+    for flag in ignored_flags(args, add_arguments):
+        logger.warning("%s is ignored: a resumed run keeps its own settings "
+                       "(only --epochs and --time-budget change it)", flag)  # fmt: skip
     payload, problems = None, []
     for name in ("latest", "previous"):  # the same order restore_checkpoint tries
         try:
