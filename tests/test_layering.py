@@ -24,6 +24,7 @@ LAYERS = {
     **dict.fromkeys(("training", "evaluation", "sampling", "compression", "features"), 4),
     "reporting": 5,
     "cli": 6,
+    "__main__": 7,  # `python -m vaekit`: the command itself
 }
 ALLOWED_SIDEWAYS = {("training", "evaluation")}
 FORBIDDEN = {("nn", "distributions"), ("data", "io"), ("data", "distributions")}

@@ -28,3 +28,24 @@ def digits_run(tmp_path_factory) -> Path:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return run_dir
+
+
+def run_main(capsys, *args: str) -> tuple[int, str, str]:
+    """Run `vaekit` in this process (fast: no interpreter start, torch already imported);
+    returns the exit code, stdout and stderr."""
+    from vaekit.cli.main import main
+
+    capsys.readouterr()  # drop what earlier steps of the test printed
+    code = main([str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> str:
+    """Exit 2 and exactly one stderr line, `vaekit: error: ...`, holding every needle."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, (code, err)
+    assert lines[0].startswith("vaekit: error: ") and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]

@@ -122,13 +122,15 @@ def test_fashion_mnist_slice_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_quiet_training_prints_no_progress_to_stdout(tmp_path):
+def test_quiet_training_hides_the_bar_but_keeps_the_epoch_lines(tmp_path):
     result = run_cli(
         "train", "--data", "digits", "--epochs", "2", "--hidden-dims", "16", "--latent-dim", "2",
         "--out", str(tmp_path / "q"), "--quiet",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "epoch 1:" not in result.stdout and "epoch 1:" not in result.stderr
+    assert "epoch 1:" not in result.stdout  # progress goes to stderr, results to stdout
+    assert "epoch 1: train loss" in result.stderr and "epoch 2: train loss" in result.stderr
+    assert "\r" not in result.stderr and "step/s" not in result.stderr  # no bar
     header = (tmp_path / "q" / "metrics.csv").read_text().splitlines()[0]
     assert header.startswith("epoch,step,train_loss,")
 

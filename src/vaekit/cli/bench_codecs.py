@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 import torch
 
+from vaekit.cli.argtypes import THREADS, positive_int
 from vaekit.cli.compress import set_threads
 from vaekit.cli.runtime import open_model, pick_split, run_data
 from vaekit.compression.comparison import compare_codecs, markdown_table
@@ -17,8 +18,12 @@ from vaekit.errors import ConfigError
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", help="a run directory written by `vaekit train`")
     parser.add_argument("--split", default="test", help="train | val | test (default: test)")
-    parser.add_argument("--limit", type=int, default=None, help="use the first N examples")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    parser.add_argument(
+        "--limit", type=positive_int(), default=None, help="use the first N examples"
+    )
+    parser.add_argument(
+        "--threads", type=THREADS, default=None, help="CPU threads (default: torch's)"
+    )
     parser.add_argument("--no-generic", action="store_true", help="only vaekit and the ELBO (fast)")
 
 
@@ -28,8 +33,6 @@ def run(args: argparse.Namespace) -> int:
     levels = SYMBOL_LEVELS.get(model.config.likelihood)
     if levels is None:
         raise ConfigError(f"a {model.config.likelihood} model is not a lossless codec")
-    if args.limit is not None and args.limit < 1:
-        raise ConfigError(f"--limit must be >= 1, got {args.limit}")
     split = pick_split(run_data(model, eval_limit=args.limit), args.split)
     x = split.x[: args.limit] if args.limit else split.x
     stored = np.rint(x.numpy() * (levels - 1)).astype(np.uint8)

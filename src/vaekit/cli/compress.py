@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -10,9 +11,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from vaekit.cli.argtypes import THREADS, int_in, positive_int
+from vaekit.cli.progress import show_bar
 from vaekit.cli.runtime import check_output, open_model
 from vaekit.compression import compress
-from vaekit.compression.codec import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION
+from vaekit.compression.codec import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION, MAX_PRECISION
+from vaekit.compression.lossy import MAX_LATENT_BITS
+from vaekit.compression.symbols import example_count
 from vaekit.data import DataConfig
 from vaekit.data.imagefolder import read_image_folder
 from vaekit.data.npyformat import read_npy_stream
@@ -28,16 +33,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--lossy", action="store_true", help="code quantized latent means only (not exact)"
     )
     parser.add_argument(
-        "--latent-bits", type=int, default=8, help="lossy: bits per latent (default: 8)"
+        "--latent-bits",
+        type=int_in(1, MAX_LATENT_BITS),
+        default=8,
+        help="lossy: bits per latent (default: 8)",
     )
     parser.add_argument(
         "--precision",
-        type=int,
+        type=int_in(1, MAX_PRECISION),
         default=DEFAULT_PRECISION,
         help=f"lossless: latent buckets are 2**precision (default: {DEFAULT_PRECISION})",
     )
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    parser.add_argument("--batch-size", type=positive_int(), default=DEFAULT_BATCH_SIZE)
+    parser.add_argument(
+        "--threads", type=THREADS, default=None, help="CPU threads (default: torch's)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -61,7 +71,7 @@ class LazyBar:
 
     def update(self, count: int) -> None:
         if self.bar is None and self.enabled:
-            self.bar = tqdm(total=self.total, unit="img")
+            self.bar = tqdm(total=self.total, unit="img", file=sys.stderr)
         if self.bar is not None:
             self.bar.update(count)
 
@@ -82,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     model = open_model(args.run_dir, torch.device("cpu"))
     array = read_input(Path(args.input))
+    count = example_count(array.shape, tuple(model.config.input_shape))  # before any work
     started = time.perf_counter()
-    bar = LazyBar(len(array), enabled=not (args.quiet or args.lossy))
+    bar = LazyBar(count, enabled=show_bar(args.quiet) and not args.lossy)
     try:
         data = compress(
             model,

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vaekit.cli.argtypes import THREADS
 from vaekit.cli.compress import LazyBar, set_threads
+from vaekit.cli.progress import show_bar
 from vaekit.cli.runtime import check_output, open_model
 from vaekit.compression import decompress
 from vaekit.compression.container import unpack
@@ -23,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_dir", help="the run directory whose model compressed the file")
     parser.add_argument("input", help="a .vkz file from `vaekit compress`")
     parser.add_argument("-o", "--out", required=True, help="the .npy array to write")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    parser.add_argument(
+        "--threads", type=THREADS, default=None, help="CPU threads (default: torch's)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     header, _ = unpack(data)
     count = int(np.prod(header.shape)) // int(np.prod(model.config.input_shape))
     started = time.perf_counter()
-    bar = LazyBar(count, enabled=not (args.quiet or header.mode == "lossy"))
+    bar = LazyBar(count, enabled=show_bar(args.quiet) and header.mode != "lossy")
     try:
         array = decompress(model, data, progress=bar.update)
     finally:

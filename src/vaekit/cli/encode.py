@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 import torch
 
+from vaekit.cli.argtypes import positive_int
 from vaekit.cli.runtime import (
     add_device_arguments,
     add_run_arguments,
@@ -21,8 +22,10 @@ from vaekit.io import write_with_atomic
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser, with_split=True)
-    parser.add_argument("--limit", type=int, default=None, help="encode only the first N examples")
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument(
+        "--limit", type=positive_int(), default=None, help="encode only the first N examples"
+    )
+    parser.add_argument("--batch-size", type=positive_int(), default=1000)
     parser.add_argument(
         "--out", default="latents.npz", help=".npz with mean, log_var (VAE) and labels"
     )
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     x = split.x[: args.limit] if args.limit else split.x
     means, log_vars = [], []
     with torch.inference_mode():
-        for start in range(0, x.shape[0], max(1, args.batch_size)):
+        for start in range(0, x.shape[0], args.batch_size):
             posterior = model.encode(x[start : start + args.batch_size].to(device))
             means.append(posterior.mean.cpu())
             if hasattr(posterior, "log_var"):

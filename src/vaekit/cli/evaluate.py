@@ -8,6 +8,8 @@ import sys
 
 from tqdm import tqdm
 
+from vaekit.cli.argtypes import nonnegative_int, positive_int
+from vaekit.cli.progress import show_bar
 from vaekit.cli.runtime import (
     add_device_arguments,
     add_run_arguments,
@@ -24,12 +26,20 @@ from vaekit.evaluation import evaluate
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser, with_split=True)
     parser.add_argument(
-        "--iw-samples", type=int, default=0, help="K importance samples for the NLL (0: ELBO only)"
+        "--iw-samples",
+        type=nonnegative_int(),
+        default=0,
+        help="K importance samples for the NLL (0: ELBO only)",
     )
-    parser.add_argument("--limit", type=int, default=None, help="score only the first N examples")
-    parser.add_argument("--batch-size", type=int, default=10, help="examples per batch")
     parser.add_argument(
-        "--chunk-size", type=int, default=200, help="importance samples per pass (bounds memory)"
+        "--limit", type=positive_int(), default=None, help="score only the first N examples"
+    )
+    parser.add_argument("--batch-size", type=positive_int(), default=10, help="examples per batch")
+    parser.add_argument(
+        "--chunk-size",
+        type=positive_int(),
+        default=200,
+        help="importance samples per pass (bounds memory)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -37,19 +47,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    for name in ("iw_samples", "batch_size", "chunk_size"):
-        minimum = 0 if name == "iw_samples" else 1
-        if getattr(args, name) < minimum:
-            raise ConfigError(f"--{name.replace('_', '-')} must be >= {minimum}")
-    if args.limit is not None and args.limit < 1:
-        raise ConfigError(f"--limit must be >= 1, got {args.limit}")
     device = apply_runtime(args)
     model = open_model(args.run_dir, device)
+    if args.iw_samples > 0 and not model.has_likelihood_bound:
+        raise ConfigError(
+            f"--iw-samples needs a model with a likelihood bound; a {type(model).__name__} has "
+            "none (without --iw-samples, eval reports its reconstruction error)"
+        )
     data = run_data(model, eval_limit=args.limit if args.split != "train" else None)
     split = pick_split(data, args.split)
     x = split.x[: args.limit] if args.limit else split.x
     with tqdm(
-        total=x.shape[0], unit="img", file=sys.stderr, disable=args.quiet or args.iw_samples == 0
+        total=x.shape[0],
+        unit="img",
+        file=sys.stderr,
+        disable=not show_bar(args.quiet) or args.iw_samples == 0,
     ) as bar:
         report = evaluate(
             model,

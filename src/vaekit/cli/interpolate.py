@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from vaekit.cli.argtypes import INDEX, MAX_STEPS, int_in
 from vaekit.cli.outputs import save_tensor_output
 from vaekit.cli.runtime import (
     add_device_arguments,
     add_run_arguments,
     apply_runtime,
     check_output,
+    model_data_spec,
     open_model,
     pick_split,
     run_data,
 )
-from vaekit.data import DataSpec
 from vaekit.errors import ConfigError
 from vaekit.sampling import interpolate
 
@@ -22,9 +23,9 @@ from vaekit.sampling import interpolate
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser, with_split=True)
     parser.add_argument(
-        "--pair", type=int, nargs=2, default=[0, 1], metavar=("I", "J"), help="example indices"
+        "--pair", type=INDEX, nargs=2, default=[0, 1], metavar=("I", "J"), help="example indices"
     )
-    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--steps", type=int_in(2, MAX_STEPS), default=10)
     parser.add_argument("--method", default="linear", choices=("linear", "slerp"))
     parser.add_argument("--out", default="interpolation.png", help=".png or .npy")
     add_device_arguments(parser)
@@ -48,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
         args.steps,
         method=args.method,
     )
-    save_tensor_output(
-        path, out, DataSpec.from_dict(model.metadata["data"]), num_columns=args.steps
-    )
+    save_tensor_output(path, out, model_data_spec(model), num_columns=args.steps)
     print(f"wrote a {args.steps}-step interpolation to {out}")
     return 0

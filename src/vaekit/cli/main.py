@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
+import os
+import re
+import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from vaekit.errors import VaekitError
 from vaekit.version import __version__
 
-# command -> (module under vaekit.cli, help); build_parser imports every one for its flags
+# command -> (module under vaekit.cli, help); main() imports them all to build the parser
 COMMANDS = {
     "train": ("train", "train a model and write a run directory"),
     "eval": ("evaluate", "ELBO, importance-weighted NLL and bits/dim on a split"),
@@ -27,12 +32,20 @@ COMMANDS = {
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a tool ended by SIGPIPE
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line, `vaekit: error: ...`, like every other error (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("vaekit").strip()
+        hint = f" (see: vaekit {command + ' ' if command else ''}--help)"
+        self.exit(EXIT_USER_ERROR, f"vaekit: error: {message}{hint}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="vaekit", description="Variational autoencoders on PyTorch."
-    )
+    parser = OneLineParser(prog="vaekit", description="Variational autoencoders on PyTorch.")
     parser.add_argument("--version", action="version", version=f"vaekit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -42,8 +55,84 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each command's own parser, by command name."""
+    for action in parser._actions:  # argparse offers no public way to list subparsers
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Internal field name (an argument's dest) -> the flag a user types, e.g.
+    eval_limit -> --eval-limit; only multi-word names, which cannot be ordinary words."""
+    return {
+        action.dest: max(action.option_strings, key=len)
+        for action in parser._actions
+        if action.option_strings and "_" in action.dest
+    }
+
+
+def in_flag_terms(message: str, flags: dict[str, str]) -> str:
+    """Replace the internal names of the command's flags in an error message by the flags."""
+    for dest, flag in flags.items():
+        message = re.sub(rf"(?<![\w.-]){re.escape(dest)}(?![\w-])", flag, message)
+    return message
+
+
+class InterruptWatch:
+    """SIGINT as KeyboardInterrupt, as Python does by default, but remembered: a Ctrl-C
+    that lands inside a third-party import can leave that module half-initialised, and the
+    error that surfaces is then another one (seen: RecursionError from numpy's lazy
+    attributes while sklearn was importing). After a Ctrl-C, any error is the interruption."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self.previous = None
+
+    def __enter__(self) -> InterruptWatch:
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: leave signals alone
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _handle(self, signum, frame) -> None:
+        self.received = True
+        raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; every way it can end is an exit code, never a traceback."""
+    with InterruptWatch() as interrupts:
+        try:
+            parser = build_parser()  # imports torch: Ctrl-C here is still an interruption
+            args = parser.parse_args(argv)
+            code = _run_command(args, flag_names(command_parsers(parser)[args.command]))
+            sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
+            return code
+        except KeyboardInterrupt:
+            return _interrupted()
+        except BrokenPipeError:
+            return _quiet_broken_pipe()
+        except SystemExit as exit_:  # argparse: --help, --version, a usage error
+            return exit_.code if isinstance(exit_.code, int) else EXIT_USER_ERROR
+        except Exception:
+            if interrupts.received:
+                return _interrupted()
+            raise
+
+
+def _interrupted() -> int:
+    print("vaekit: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _run_command(args: argparse.Namespace, flags: dict[str, str]) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="vaekit: %(levelname)s: %(message)s", stream=sys.stderr
     )
@@ -53,16 +142,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return module.run(args)
     except VaekitError as err:
-        print(f"vaekit: error: {err}", file=sys.stderr)
+        print(f"vaekit: error: {in_flag_terms(str(err), flags)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as err:
+        if isinstance(err, BrokenPipeError) or err.errno == errno.EPIPE:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe") from None
         where = f": {err.filename}" if err.filename else ""
         print(f"vaekit: error: {err.strerror or err}{where}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("vaekit: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of our output went away (`vaekit eval | head`): stop quietly, as Unix tools
+    do. stdout is pointed at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
+        pass
+    return EXIT_BROKEN_PIPE
+
+
+def entry() -> None:
+    """The console script and `python -m vaekit`: exit with main()'s code."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -1,4 +1,9 @@
-"""A tqdm progress bar for fit(), on stderr: the CLI owns all terminal output."""
+"""Progress on stderr for fit() and the long commands: the CLI owns all terminal output.
+
+A live bar is drawn only on a terminal: in a log file or a pipe its carriage returns and
+redraws would pile up as noise, so there the per-epoch lines are all that is written.
+--quiet hides the bar only; the per-epoch lines are the record of a run and always appear.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +14,28 @@ from tqdm import tqdm
 from vaekit.training import TrainCallback
 
 
+def show_bar(quiet: bool) -> bool:
+    """Whether to draw a live progress bar: not asked to be quiet, and stderr is a terminal."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    return not quiet and callable(isatty) and bool(isatty())
+
+
 class ProgressBar(TrainCallback):
-    """Shows steps, loss, reconstruction and KL (nats/example), and validation ELBO per epoch."""
+    """Shows steps, loss, reconstruction and KL (nats/example) in a bar (when `enabled`), and
+    one line per epoch with the validation ELBO (always)."""
 
     def __init__(self, *, enabled: bool = True) -> None:
         self.enabled = enabled
         self.bar: tqdm | None = None
 
     def on_fit_start(self, state, total_steps: int) -> None:
+        if not self.enabled:
+            return
         self.bar = tqdm(
             total=total_steps,
             initial=min(state.step, total_steps),
             unit="step",
             file=sys.stderr,
-            disable=not self.enabled,
             dynamic_ncols=True,
         )
 
@@ -39,15 +52,18 @@ class ProgressBar(TrainCallback):
             )
 
     def on_epoch_end(self, state, metrics: dict[str, float]) -> None:
-        if self.enabled and self.bar is not None and "val_elbo_nats" in metrics:
-            self.bar.write(
-                f"epoch {int(metrics['epoch'])}: "
-                f"train loss {metrics.get('train_loss', float('nan')):.2f}, "
-                f"val ELBO {metrics['val_elbo_nats']:.2f} nats "
-                f"({metrics['val_bits_per_dim']:.4f} bits/dim), "
-                f"{metrics['train_samples_per_second']:.0f} samples/s",
-                file=sys.stderr,
+        loss = metrics.get("train_loss", float("nan"))
+        line = f"epoch {int(metrics['epoch'])}: train loss {loss:.2f}"
+        if "val_elbo_nats" in metrics:
+            line += (
+                f", val ELBO {metrics['val_elbo_nats']:.2f} nats "
+                f"({metrics['val_bits_per_dim']:.4f} bits/dim)"
             )
+        line += f", {metrics['train_samples_per_second']:.0f} samples/s"
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr)
 
     def on_fit_end(self, state) -> None:
         if self.bar is not None:

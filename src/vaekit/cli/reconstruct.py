@@ -6,24 +6,25 @@ import argparse
 
 import torch
 
+from vaekit.cli.argtypes import positive_int
 from vaekit.cli.outputs import save_tensor_output
 from vaekit.cli.runtime import (
     add_device_arguments,
     add_run_arguments,
     apply_runtime,
     check_output,
+    model_data_spec,
     open_model,
     pick_split,
     run_data,
     take_examples,
 )
-from vaekit.data import DataSpec
 from vaekit.sampling import reconstructions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser, with_split=True)
-    parser.add_argument("-n", "--num-examples", type=int, default=16)
+    parser.add_argument("-n", "--num-examples", type=positive_int(), default=16)
     parser.add_argument(
         "--out", default="reconstructions.png", help=".png (pairs side by side) or .npy"
     )
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     data = run_data(model, eval_limit=args.num_examples if args.split != "train" else None)
     x = take_examples(pick_split(data, args.split).x, args.num_examples, "-n").to(device)
     recon = reconstructions(model, x)
-    spec = DataSpec.from_dict(model.metadata["data"])
+    spec = model_data_spec(model)
     if out.suffix.lower() == ".png":
         # row pairs: each original followed by its reconstruction
         save_tensor_output(torch.stack([x, recon], dim=1).flatten(0, 1), out, spec, num_columns=8)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import torch
 
+from vaekit.cli.argtypes import SEED, THREADS
 from vaekit.data import (
     DataConfig,
+    DataSpec,
     DataSplits,
     Split,
     dequantize_batch,
@@ -29,8 +31,10 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, with_split: bool) -> N
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (default: auto)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--threads", type=THREADS, default=None, help="CPU threads (default: torch's)"
+    )
+    parser.add_argument("--seed", type=SEED, default=0, help="random seed (default: 0)")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -73,6 +77,21 @@ def run_data(model: LatentVariableModel, *, eval_limit: int | None = None) -> Da
         )
     config = DataConfig.from_dict({**payload, "eval_limit": eval_limit})
     return load_data(config)
+
+
+def model_data_spec(model: LatentVariableModel) -> DataSpec:
+    """The DataSpec a run recorded; for a model never trained by vaekit (save_pretrained
+    straight after construction), one made from its input shape: (C, H, W) is an image of
+    values in [0, 1], anything else a table in the model's own units."""
+    payload = model.metadata.get("data")
+    if payload is not None:
+        return DataSpec.from_dict(payload)
+    shape = tuple(model.config.input_shape)
+    kind = "image" if len(shape) == 3 else "table"
+    unknown = "unknown: the model records no data"
+    return DataSpec(
+        shape=shape, kind=kind, binarize="none", levels=None, source=unknown, scaling=unknown
+    )
 
 
 TRAIN_SCORING_SEED = 2  # val uses RandomState(1), test RandomState(0)

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import argparse
 
+from vaekit.cli.argtypes import MAX_LATENT_SCALE, MAX_SAMPLES, positive_float, positive_int
 from vaekit.cli.outputs import check_output_kind, default_output, save_tensor_output
 from vaekit.cli.runtime import (
     add_device_arguments,
     add_run_arguments,
     apply_runtime,
     check_output,
+    model_data_spec,
     open_model,
     seeded_generator,
 )
-from vaekit.data import DataSpec
 from vaekit.sampling import prior_samples
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_arguments(parser, with_split=False)
-    parser.add_argument("-n", "--num-samples", type=int, default=64)
-    parser.add_argument("--temperature", type=float, default=1.0, help="scale of the prior's std")
+    parser.add_argument("-n", "--num-samples", type=positive_int(MAX_SAMPLES), default=64)
+    parser.add_argument(
+        "--temperature",
+        type=positive_float(MAX_LATENT_SCALE),
+        default=1.0,
+        help="scale of the prior's std",
+    )
     parser.add_argument(
         "--out",
         default=None,
@@ -34,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     out = None if args.out is None else check_output(args.out, (".png", ".npy", ".csv"))
     device = apply_runtime(args)
     model = open_model(args.run_dir, device)
-    spec = DataSpec.from_dict(model.metadata["data"])
+    spec = model_data_spec(model)
     out = out or default_output("samples", spec)
     check_output_kind(out, spec)
     samples = prior_samples(

@@ -10,8 +10,18 @@ from pathlib import Path
 
 import torch
 
+from vaekit.cli.argtypes import (
+    WIDTH,
+    float_in,
+    int_in,
+    nonnegative_float,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+)
 from vaekit.cli.pictures import write_run_pictures
-from vaekit.cli.progress import ProgressBar
+from vaekit.cli.progress import ProgressBar, show_bar
+from vaekit.cli.resume import ignored_flags
 from vaekit.cli.runtime import add_device_arguments, apply_runtime
 from vaekit.cli.signals import stop_on_signals
 from vaekit.data import DataConfig, DataSpec, DataSplits, load_data
@@ -23,7 +33,13 @@ from vaekit.models.config import ARCHITECTURES
 from vaekit.objectives import OBJECTIVES
 from vaekit.priors import PRIORS
 from vaekit.training import TrainConfig, fit, has_checkpoint
-from vaekit.training.presets import PRESETS, Preset, get_preset, table_recipe
+from vaekit.training.presets import (
+    PRESETS,
+    Preset,
+    get_preset,
+    preset_train_fields,
+    table_recipe,
+)
 from vaekit.training.schedules import LR_SCHEDULES
 
 logger = logging.getLogger(__name__)
@@ -45,19 +61,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--input-shape",
-        type=int,
+        type=WIDTH,
         nargs="+",
         default=None,
         metavar="N",
         help="user files: C H W to read examples as images, D to read them as a table "
         "(default: flat uint8/bool arrays of square width are images, others tables)",
     )
-    parser.add_argument("--val-size", type=int, default=None)
+    parser.add_argument("--val-size", type=positive_int(), default=None)
     parser.add_argument(
-        "--train-limit", type=int, default=None, help="use the first N training examples"
+        "--train-limit", type=positive_int(), default=None, help="use the first N training examples"
     )
     parser.add_argument(
-        "--eval-limit", type=int, default=None, help="use the first N val/test examples"
+        "--eval-limit", type=positive_int(), default=None, help="use the first N val/test examples"
     )
     parser.add_argument(
         "--preset",
@@ -67,17 +83,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_model_arguments(parser)
     parser.add_argument(
-        "--epochs", type=int, default=None, help="default 10; with --resume, the run's own"
+        "--epochs",
+        type=positive_int(),
+        default=None,
+        help="default 10; with --resume, the run's own (a larger total trains it further)",
     )
     add_training_arguments(parser)
     parser.add_argument(
-        "--checkpoint-every", type=int, default=None, help="also checkpoint every N steps"
+        "--checkpoint-every",
+        type=positive_int(2**62),
+        default=None,
+        help="also checkpoint every N steps",
     )
     parser.add_argument("--out", default="runs/latest", help="run directory (default: runs/latest)")
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar (the per-epoch lines stay)"
+    )
     add_device_arguments(parser)
 
 
@@ -94,9 +118,11 @@ TRAIN_FLAGS = ("epochs", "batch_size", "lr", "beta", "kl_warmup_epochs", "grad_c
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, choices=tuple(MODELS), help="default vae")
     parser.add_argument("--arch", default=None, choices=ARCHITECTURES, help="default mlp")
-    parser.add_argument("--latent-dim", type=int, default=None, help="default 16")
-    parser.add_argument("--hidden-dims", type=int, nargs="*", default=None, help="default 400")
-    parser.add_argument("--conv-channels", type=int, nargs="+", default=None, help="default 32 64")
+    parser.add_argument("--latent-dim", type=WIDTH, default=None, help="default 16")
+    parser.add_argument("--hidden-dims", type=WIDTH, nargs="*", default=None, help="default 400")
+    parser.add_argument(
+        "--conv-channels", type=WIDTH, nargs="+", default=None, help="default 32 64"
+    )
     parser.add_argument("--activation", default=None, help="default relu")
     parser.add_argument(
         "--linear-skip",
@@ -105,10 +131,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="mlp: add a linear map beside encoder and decoder (default: on for tables)",
     )
     parser.add_argument(
-        "--num-latent-layers", type=int, default=None, help="hvae: stochastic layers (3)"
+        "--num-latent-layers", type=int_in(1, 64), default=None, help="hvae: stochastic layers (3)"
     )
     parser.add_argument(
-        "--state-dim", type=int, default=None, help="hvae: width of the top-down path (256)"
+        "--state-dim", type=WIDTH, default=None, help="hvae: width of the top-down path (256)"
     )
     parser.add_argument(
         "--prior", default=None, choices=tuple(PRIORS), help="p(z) (default standard_normal)"
@@ -123,38 +149,54 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch-size", type=int, default=None, help="default 128")
-    parser.add_argument("--lr", type=float, default=None, help="Adam learning rate (1e-3)")
-    parser.add_argument("--beta", type=float, default=None, help="weight of the KL term (1)")
-    parser.add_argument("--kl-warmup-epochs", type=float, default=None)
-    parser.add_argument("--grad-clip", type=float, default=None)
+    parser.add_argument("--batch-size", type=positive_int(), default=None, help="default 128")
+    parser.add_argument(
+        "--lr", type=positive_float(), default=None, help="Adam learning rate (1e-3)"
+    )
+    parser.add_argument(
+        "--beta", type=nonnegative_float(), default=None, help="weight of the KL term (1)"
+    )
+    parser.add_argument("--kl-warmup-epochs", type=nonnegative_float(), default=None)
+    parser.add_argument("--grad-clip", type=positive_float(1e30), default=None)
     parser.add_argument("--objective", default=None, choices=OBJECTIVES, help="default elbo")
     parser.add_argument(
-        "--iw-train-samples", type=int, default=None, help="K of the iwae objective (1)"
+        "--iw-train-samples",
+        type=int_in(1, 10_000),
+        default=None,
+        help="K of the iwae objective (1)",
     )
     parser.add_argument(
-        "--free-bits", type=float, default=None, help="KL floor per latent group, nats (elbo)"
+        "--free-bits",
+        type=nonnegative_float(),
+        default=None,
+        help="KL floor per latent group, nats (elbo)",
     )
     parser.add_argument("--lr-schedule", default=None, choices=LR_SCHEDULES, help="constant")
-    parser.add_argument("--lr-warmup-steps", type=int, default=None, help="default 0")
+    parser.add_argument("--lr-warmup-steps", type=nonnegative_int(), default=None, help="default 0")
     parser.add_argument(
-        "--lr-final-factor", type=float, default=None, help="cosine ends at lr x this (0)"
+        "--lr-final-factor",
+        type=float_in(0.0, 1.0),
+        default=None,
+        help="cosine ends at lr x this (0)",
     )
     parser.add_argument(
-        "--ema-decay", type=float, default=None, help="keep a weight average (e.g. 0.999)"
+        "--ema-decay",
+        type=float_in(0.0, 1.0, low_open=True, high_open=True),
+        default=None,
+        help="keep a weight average (e.g. 0.999)",
     )
     parser.add_argument(
         "--early-stopping-patience",
-        type=int,
+        type=positive_int(),
         default=None,
         help="stop after N epochs without a better validation ELBO",
     )
     parser.add_argument(
         "--time-budget",
         dest="time_budget_seconds",
-        type=float,
+        type=positive_float(1e9),
         default=None,
-        help="stop after this many seconds of training",
+        help="stop after this many seconds of training (with --resume: the run's new total)",
     )
 
 
@@ -173,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         data_config = _data_config(args)
         data = load_data(data_config)
         recipe = _recipe(args, data)
-        train_config = _train_config(args, recipe)
+        train_config = _train_config(args, recipe, len(data.train))
         model = _build_model(args, data.spec, recipe)
     model.to(device)
     logger.info(
@@ -186,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
             train_config,
             run_dir=run_dir,
             resume=args.resume,
-            callbacks=[ProgressBar(enabled=not args.quiet)],
+            callbacks=[ProgressBar(enabled=show_bar(args.quiet))],
             should_stop=stop,
         )
     if state.interrupted:
@@ -196,7 +238,20 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return stop.exit_code
+    if not state.trained:
+        print(f"nothing to do: {run_dir} already {state.stop_reason}; a larger --epochs or "
+              "--time-budget trains it further")  # fmt: skip
+        return 0
     pictures = write_run_pictures(model, data, run_dir, state.history, seed=args.seed)
+    _summarize(state, run_dir, pictures)
+    return 0
+
+
+def _summarize(state, run_dir: Path, pictures: list[str]) -> None:
+    """What the run came to: why it stopped (when not at its last epoch), the validation
+    ELBO, and the files written."""
+    if state.stop_reason and not state.stop_reason.startswith("finished"):
+        print(f"training {state.stop_reason}")  # early stopping or the time budget
     last = state.history[-1] if state.history else {}
     if "val_elbo_nats" in last:
         print(
@@ -204,7 +259,6 @@ def run(args: argparse.Namespace) -> int:
             f"({last['val_bits_per_dim']:.4f} bits/dim)"
         )
     print(f"run written to {run_dir} ({', '.join(pictures)})", file=sys.stdout)
-    return 0
 
 
 def _data_config(args: argparse.Namespace) -> DataConfig:
@@ -244,9 +298,13 @@ def _recipe(args: argparse.Namespace, data: DataSplits) -> Preset | None:
     return recipe
 
 
-def _train_config(args: argparse.Namespace, recipe: Preset | None) -> TrainConfig:
-    preset = recipe.train_fields if recipe else {}
-    return TrainConfig(**{**preset, **_given(args, TRAIN_FLAGS), "seed": args.seed})
+def _train_config(args: argparse.Namespace, recipe: Preset | None, num_train: int) -> TrainConfig:
+    given = _given(args, TRAIN_FLAGS)
+    if recipe is not None:
+        given, notes = preset_train_fields(recipe, given, num_train)
+        for note in notes:
+            logger.warning("%s", note)
+    return TrainConfig(**{**given, "seed": args.seed})
 
 
 def _build_model(
@@ -272,13 +330,17 @@ def _build_model(
 
 
 def _resumed_setup(args: argparse.Namespace, run_dir: Path):
-    """Configs of the run being resumed, from its latest checkpoint; --epochs may extend it."""
+    """Configs of the run being resumed, from its latest checkpoint; --epochs and
+    --time-budget may extend it."""
     from vaekit.models import build_model
 
     if not has_checkpoint(run_dir):
         raise ConfigError(f"{run_dir} has no checkpoint to resume; start a run without --resume")
     if args.preset:
         raise ConfigError("--preset starts a new run; --resume continues with the run's own")
+    for flag in ignored_flags(args, add_arguments):
+        logger.warning("%s is ignored: a resumed run keeps its own settings "
+                       "(only --epochs and --time-budget change it)", flag)  # fmt: skip
     payload, problems = None, []
     for name in ("latest", "previous"):  # the same order restore_checkpoint tries
         try:
@@ -292,6 +354,8 @@ def _resumed_setup(args: argparse.Namespace, run_dir: Path):
     train_payload = dict(payload.get("train", {}))
     if args.epochs is not None:
         train_payload["epochs"] = args.epochs
+    if args.time_budget_seconds is not None:  # the total over all sessions, like --epochs
+        train_payload["time_budget_seconds"] = args.time_budget_seconds
     return (
         DataConfig.from_dict(payload.get("data_config", {})),
         model,

@@ -4,13 +4,14 @@ Stream codecs see the whole set as one stream: bits packed 8 per byte for binary
 bytes for 8-bit data. Image codecs see each image as its own file, or all of them tiled into
 one sprite sheet. Every codec's output is decoded again and compared with the input, so a
 figure in the table is always a lossless one. Optional codecs (zstandard, pillow-jxl-plugin)
-are reported as missing rather than failing when they are not installed.
+are reported as missing (`missing_codecs`) rather than failing when they are not installed.
 """
 
 from __future__ import annotations
 
 import bz2
 import gzip
+import importlib
 import io
 import lzma
 import math
@@ -32,6 +33,25 @@ class CodecResult:
     num_bytes: int | None
     seconds: float
     note: str = ""
+
+
+# optional codecs: table row name -> (module to import, the extra that installs it)
+OPTIONAL_CODECS = {
+    "zstd -19": ("zstandard", "vaekit[bench]"),
+    "JXL per image / sprite sheet": ("pillow_jxl", "vaekit[bench]"),
+}
+
+
+def missing_codecs() -> list[str]:
+    """Table notes for the optional codecs that are not installed, e.g.
+    'zstd -19: not installed (pip install vaekit[bench])'."""
+    missing = []
+    for name, (module, extra) in OPTIONAL_CODECS.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(f"{name}: not installed (pip install {extra})")
+    return missing
 
 
 def _stream_codecs() -> dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vaekit.compression.baselines import CodecResult, generic_codec_results
+from vaekit.compression.baselines import CodecResult, generic_codec_results, missing_codecs
 from vaekit.compression.bitsback import NUM_SEED_WORDS
 from vaekit.compression.codec import DEFAULT_BATCH_SIZE, compress, decompress
 from vaekit.compression.container import unpack
@@ -35,6 +35,7 @@ class Comparison:
     overhead_bits: int
     compress_seconds: float
     decompress_seconds: float
+    missing: tuple[str, ...] = ()  # optional codecs left out because they are not installed
 
     def bits_per_dim(self, num_bytes: int) -> float:
         return num_bytes * 8 / self.num_values
@@ -89,6 +90,7 @@ def compare_codecs(
         overhead_bits=overhead,
         compress_seconds=compress_seconds,
         decompress_seconds=decompress_seconds,
+        missing=tuple(missing_codecs()) if generic else (),
     )
 
 
@@ -105,4 +107,7 @@ def markdown_table(comparison: Comparison) -> list[str]:
         saving = "" if row.num_bytes == ours else f"{100 * (1 - ours / row.num_bytes):.1f}%"
         bits = comparison.bits_per_dim(row.num_bytes)
         lines.append(f"| {row.name} | {bits:.4f} | {saving} | {row.note} |")
+    for note in comparison.missing:
+        name, _, why = note.partition(": ")
+        lines.append(f"| {name} | - | | {why} |")
     return lines

@@ -14,7 +14,7 @@ import torch
 
 from vaekit.compression.fixed_point import exact_network
 from vaekit.errors import ConfigError
-from vaekit.models import VAE, LatentVariableModel
+from vaekit.models import VAE, HierarchicalVAE, LatentVariableModel
 
 SYMBOL_LEVELS = {"bernoulli": 2, "discretized_logistic": 256}
 # architectures whose forward passes use only layers fixed_point.py makes exact, ReLU,
@@ -28,8 +28,16 @@ class CodingNetworks:
 
     def __init__(self, model: LatentVariableModel, *, rows_per_pass: int | None = None) -> None:
         config = model.config
+        if isinstance(model, HierarchicalVAE):
+            raise ConfigError(
+                "hierarchical VAEs (hvae) cannot be coded yet: the bits-back coder handles one "
+                "layer of latents; train a --model vae to compress"
+            )
         if not isinstance(model, VAE):
-            raise ConfigError("compression needs a VAE (a model with a posterior and a prior)")
+            raise ConfigError(
+                f"a {type(model).__name__} cannot be coded: compression needs a VAE "
+                "(--model vae), whose posterior and prior the bits-back coder uses"
+            )
         if config.prior != "standard_normal":
             raise ConfigError(f"compression needs the standard_normal prior, not {config.prior}")
         if config.likelihood not in SYMBOL_LEVELS:

@@ -15,15 +15,31 @@ import numpy as np
 from vaekit.errors import DataError
 
 
+def example_forms(input_shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The trailing shapes an example may take: the model's input shape, (H, W) for a
+    one-channel image model, or flat (D,)."""
+    forms = [tuple(input_shape), (math.prod(input_shape),)]
+    if len(input_shape) == 3 and input_shape[0] == 1:
+        forms.append(tuple(input_shape[1:]))
+    return forms
+
+
 def example_count(shape: tuple[int, ...], input_shape: tuple[int, ...]) -> int:
-    """How many examples an array of `shape` holds: its size over the model's input size."""
-    num_dims = math.prod(input_shape)
-    size = math.prod(shape)
-    if len(shape) == 0 or size == 0 or size % num_dims:
-        raise DataError(
-            f"an array of shape {shape} does not hold whole examples of shape {input_shape}"
-        )
-    return size // num_dims
+    """How many examples an array of `shape` holds: its leading dims, when its trailing dims
+    are one of example_forms (so 28x28 images are never cut into 8x8 tiles for an 8x8
+    model, although their sizes divide)."""
+    shape = tuple(int(s) for s in shape)
+    for form in example_forms(tuple(input_shape)):
+        if len(shape) >= len(form) and shape[len(shape) - len(form) :] == form:
+            count = math.prod(shape[: len(shape) - len(form)])
+            if count == 0:
+                raise DataError(f"an array of shape {shape} holds no examples")
+            return count
+    forms = " or ".join(f"(N, {', '.join(map(str, form))})" for form in example_forms(input_shape))
+    raise DataError(
+        f"an array of shape {shape} does not hold examples of the model's input shape "
+        f"{tuple(input_shape)}: give {forms}"
+    )
 
 
 def restore(

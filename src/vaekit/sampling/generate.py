@@ -86,6 +86,8 @@ def traverse(
     x: (*input_shape); dims: latent indices; values: (S,) settings of each coordinate.
     Returns (len(dims) * S, *input_shape), row-major by dim.
     """
+    if not dims:
+        raise ConfigError("a traversal needs at least one latent dim")
     bad = [d for d in dims if not 0 <= d < model.latent_dim]
     if bad:
         raise ConfigError(f"latent dim {bad[0]} out of range 0..{model.latent_dim - 1}")

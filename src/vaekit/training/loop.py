@@ -7,6 +7,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import torch
 
@@ -17,12 +18,12 @@ from vaekit.data import (
     iterate_batches,
     noise_widths,
 )
-from vaekit.errors import CheckpointError
+from vaekit.errors import CheckpointError, ConfigError
 from vaekit.evaluation import elbo_scores
 from vaekit.models import LatentVariableModel
 from vaekit.training import recipe
 from vaekit.training.callbacks import TrainCallback
-from vaekit.training.checkpoint import restore_checkpoint, save_checkpoint
+from vaekit.training.checkpoint import has_checkpoint, restore_checkpoint, save_checkpoint
 from vaekit.training.config import TrainConfig
 from vaekit.training.metrics_log import write_metrics_csv
 from vaekit.training.schedules import kl_weight
@@ -46,7 +47,9 @@ def fit(
     """Train `model` on data.train, validating on data.val after each epoch.
 
     With run_dir, each epoch ends with metrics.csv and a checkpoint there; resume=True
-    continues from the newest checkpoint in run_dir. `should_stop` is polled after every
+    continues from the newest checkpoint in run_dir (and trains nothing when that run is
+    already over: state.trained stays False); without resume, a run_dir that already holds
+    a run is refused (ConfigError). `should_stop` is polled after every
     step (the CLI sets it on SIGINT/SIGTERM): when it returns True, a checkpoint is written
     and fit returns with state.interrupted set. Returns the final TrainState.
     """
@@ -55,10 +58,13 @@ def fit(
     if data.config is not None:  # lets `vaekit eval` and friends reload the same data
         model.metadata["data_config"] = data.config.to_dict()
     if resume:
-        if run_dir is None:
-            raise CheckpointError("resume needs a run directory")
-        folder = restore_checkpoint(run_dir, state)
-        logger.info("resumed from %s at step %d (epoch %d)", folder, state.step, state.epoch)
+        if resume_finished_run(state, run_dir):
+            return state
+    elif run_dir is not None and holds_run(run_dir):
+        raise ConfigError(
+            f"{run_dir} already holds a run; pass resume=True to continue it, or choose "
+            "another run_dir (fit would replace its weights and checkpoints)"
+        )
     state.take_snapshot()
     state.start_clock()
     steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
@@ -73,17 +79,46 @@ def fit(
         state.history.append(row)
         state.epoch += 1
         state.batch_in_epoch = 0
+        # decided before the checkpoint, so that it records the seconds the decision saw
+        # and a resume of this checkpoint comes to the same decision
+        state.stop_reason = recipe.stop_reason(state)
         if run_dir is not None:
             write_metrics_csv(run_dir, state.history)
         mark_good(state, run_dir)
         for callback in callbacks:
             callback.on_epoch_end(state, row)
-        if recipe.out_of_time(state) or recipe.stop_early(state):
+        if state.stop_reason is not None:
+            logger.info("training %s", state.stop_reason)
             break
+    state.trained = True
     recipe.finish(state)
     for callback in callbacks:
         callback.on_fit_end(state)
     return state
+
+
+def resume_finished_run(state: TrainState, run_dir: str | os.PathLike | None) -> bool:
+    """Restore the newest checkpoint in run_dir into state. True when that run was already
+    over (all epochs, its time budget, or early stopping; state.stop_reason says which):
+    then nothing more is trained, since even one more step would change a finished run."""
+    if run_dir is None:
+        raise CheckpointError("resume needs a run directory")
+    folder = restore_checkpoint(run_dir, state)
+    logger.info("resumed from %s at step %d (epoch %d)", folder, state.step, state.epoch)
+    state.start_clock()
+    if state.batch_in_epoch != 0:  # stopped inside an epoch: never a finished run
+        return False
+    state.stop_reason = recipe.stop_reason(state)
+    if state.stop_reason is None:
+        return False
+    logger.info("nothing to do: the run %s", state.stop_reason)
+    recipe.finish(state)
+    return True
+
+
+def holds_run(run_dir: str | os.PathLike) -> bool:
+    """Whether run_dir already holds a run's checkpoints or an exported model."""
+    return has_checkpoint(run_dir) or (Path(run_dir) / "config.json").is_file()
 
 
 def epoch_generator(seed: int, epoch: int) -> torch.Generator:

@@ -7,6 +7,7 @@ sized for 28x28 images on a 2-core CPU and bounded by wall-clock time, not epoch
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,34 @@ PRESETS: dict[str, Preset] = {
         {**_RECIPE, "time_budget_seconds": 3600.0},
     ),
 }
+
+
+def preset_train_fields(
+    preset: Preset, given: dict[str, Any], num_train_examples: int
+) -> tuple[dict[str, Any], list[str]]:
+    """The preset's TrainConfig fields overridden by the `given` ones, and notes on what
+    was adapted. The presets are time-bounded (epochs=1000 and a time budget): when epochs
+    are given and no budget, the budget is dropped so the run and its learning-rate
+    schedule follow the epochs, and a warm-up longer than a tenth of the planned steps is
+    cut to that tenth, so a short run does not end inside its warm-up."""
+    fields = {**preset.train_fields, **given}
+    notes = []
+    budget = preset.train_fields.get("time_budget_seconds")
+    if "epochs" in given and "time_budget_seconds" not in given and budget is not None:
+        del fields["time_budget_seconds"]
+        notes.append(
+            f"--epochs {given['epochs']} replaces the preset's time budget of {budget:g} s: "
+            "the run and its learning-rate schedule follow the epochs"
+        )
+        steps = given["epochs"] * math.ceil(num_train_examples / fields.get("batch_size", 128))
+        warmup = fields.get("lr_warmup_steps", 0)
+        if "lr_warmup_steps" not in given and warmup > steps // 10:
+            fields["lr_warmup_steps"] = steps // 10
+            notes.append(
+                f"the preset's {warmup}-step learning-rate warm-up is cut to {steps // 10} "
+                f"steps, a tenth of this run's {steps}"
+            )
+    return fields, notes
 
 
 def get_preset(name: str) -> Preset:

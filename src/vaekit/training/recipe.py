@@ -53,18 +53,41 @@ def out_of_time(state: TrainState) -> bool:
     return budget is not None and state.elapsed_seconds() >= budget
 
 
-def stop_early(state: TrainState) -> bool:
-    """True once early_stopping_patience epochs have passed without a better val ELBO."""
+def early_stop_reason(state: TrainState) -> str | None:
+    """Why the run stops early, once early_stopping_patience epochs have passed without a
+    better validation ELBO; None while it should go on."""
     patience = state.config.early_stopping_patience
     scores = [row["val_elbo_nats"] for row in state.history if "val_elbo_nats" in row]
     if patience is None or not scores:
-        return False
+        return None
     best_epoch = max(range(len(scores)), key=scores.__getitem__)
-    if len(scores) - 1 - best_epoch >= patience:
-        logger.info("early stopping: best validation ELBO %.3f at epoch %d", max(scores),
-                    best_epoch + 1)  # fmt: skip
-        return True
-    return False
+    if len(scores) - 1 - best_epoch < patience:
+        return None
+    return (
+        f"stopped early after epoch {len(scores)}: the validation ELBO has not beaten epoch "
+        f"{best_epoch + 1}'s {scores[best_epoch]:.2f} nats for {_epochs(patience)}"
+    )
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch" + ("" if count == 1 else "s")
+
+
+def stop_early(state: TrainState) -> bool:
+    """True once early_stopping_patience epochs have passed without a better val ELBO."""
+    return early_stop_reason(state) is not None
+
+
+def stop_reason(state: TrainState) -> str | None:
+    """Why training is over at an epoch boundary (all epochs done, time budget used, early
+    stopping), or None while it should go on. Resuming a run for which this is not None
+    trains nothing."""
+    config = state.config
+    if state.epoch >= config.epochs:
+        return f"finished its {_epochs(config.epochs)}"
+    if out_of_time(state):
+        return f"used its time budget of {config.time_budget_seconds:g} s (at epoch {state.epoch})"
+    return early_stop_reason(state)
 
 
 def finish(state: TrainState) -> None:

@@ -32,6 +32,10 @@ class TrainState:
     consecutive_skips: int = 0
     rollbacks: int = 0
     interrupted: bool = False
+    # why fit() ended ("finished its 10 epochs", "stopped early after epoch 7: ...") and
+    # whether it trained at all (False: resumed a run that was already finished)
+    stop_reason: str | None = None
+    trained: bool = False
     history: list[dict[str, float]] = field(default_factory=list)
     snapshot: dict[str, Any] | None = field(default=None, repr=False)
     snapshot_step: int = 0
