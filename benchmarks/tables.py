@@ -49,6 +49,8 @@ TRAIN_SCORING_SEED = 2
 ABLATIONS = {
     "no linear skip": ["--no-linear-skip"],
     "no dequantization": ["--no-dequantize"],
+    "weight decay 1e-2 (AdamW)": ["--weight-decay", "1e-2"],
+    "64 hidden units": ["--hidden-dims", "64"],
     "no early stopping (50 epochs)": ["--epochs", "50", "--early-stopping-patience", "1000"],
     "old sizing (400 wide, 16 latents, batch 128, 50 epochs)": [
         "--hidden-dims",
@@ -284,7 +286,10 @@ def table_lines(rows: list[dict], ablations: list[dict]) -> list[str]:
             "| (default recipe) | " + " | ".join(f"{r['nll_nats']:.2f}" for r in rows) + " |",
         ]
         for ablation in ablations:
-            cells = [f"{ablation['nll'].get(r['table'], float('nan')):.2f}" for r in rows]
+            cells = [
+                f"{ablation['nll'][r['table']]:.2f}" if r["table"] in ablation["nll"] else "not run"
+                for r in rows
+            ]
             lines.append(f"| {ablation['name']} | " + " | ".join(cells) + " |")
     return lines
 
@@ -294,6 +299,13 @@ def main() -> None:
     parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=TABLES)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--ablations", action="store_true", help="also one row per lever")
+    parser.add_argument(
+        "--ablation-tables",
+        nargs="+",
+        default=[name for name in TABLES if name != "synthetic"],
+        choices=TABLES,
+        help="tables the lever rows run on (default: the four small ones)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT_DIR / "tables.md")
     args = parser.parse_args()
@@ -317,6 +329,8 @@ def main() -> None:
         for lever, flags in ABLATIONS.items() if args.ablations else ():
             nll = {}
             for name, path in paths.items():
+                if name not in args.ablation_tables:
+                    continue
                 label = "label" if name in LABELLED else None
                 scores = [
                     train_and_score(

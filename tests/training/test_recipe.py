@@ -94,3 +94,17 @@ def test_table_recipe_sizes_training_to_the_rows():
     # about 60,000 planned steps, patience about 1,500 steps
     assert abs(large.train_fields["epochs"] * steps_per_epoch - 60_000) < steps_per_epoch
     assert large.train_fields["early_stopping_patience"] == math.ceil(1500 / steps_per_epoch)
+
+
+def test_weight_decay_is_adamw_and_shrinks_unused_weights():
+    from vaekit.training.state import make_adam
+
+    layer = torch.nn.Linear(3, 1)
+    assert type(make_adam(layer, 1e-3)) is torch.optim.Adam
+    optimizer = make_adam(layer, 1e-1, weight_decay=0.5)
+    assert isinstance(optimizer, torch.optim.AdamW)
+    before = layer.weight.detach().clone()
+    layer.weight.grad = torch.zeros_like(layer.weight)  # no gradient: only the decay acts
+    layer.bias.grad = torch.zeros_like(layer.bias)
+    optimizer.step()
+    assert torch.allclose(layer.weight, before * (1 - 1e-1 * 0.5))

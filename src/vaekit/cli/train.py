@@ -112,7 +112,7 @@ MODEL_FLAGS = ("arch", "latent_dim", "hidden_dims", "conv_channels", "activation
 TRAIN_FLAGS = ("epochs", "batch_size", "lr", "beta", "kl_warmup_epochs", "grad_clip",
                "objective", "iw_train_samples", "free_bits", "lr_schedule", "lr_warmup_steps",
                "lr_final_factor", "ema_decay", "early_stopping_patience",
-               "time_budget_seconds", "checkpoint_every")  # fmt: skip
+               "time_budget_seconds", "checkpoint_every", "weight_decay")  # fmt: skip
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -192,6 +192,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop after N epochs without a better validation ELBO",
     )
     parser.add_argument(
+        "--weight-decay",
+        type=nonnegative_float(),
+        default=None,
+        help="AdamW's decoupled weight decay (default 0: plain Adam)",
+    )
+    parser.add_argument(
         "--time-budget",
         dest="time_budget_seconds",
         type=positive_float(1e9),
@@ -217,6 +223,8 @@ def run(args: argparse.Namespace) -> int:
         recipe = _recipe(args, data)
         train_config = _train_config(args, recipe, len(data.train))
         model = _build_model(args, data.spec, recipe)
+        train_config.check_model(model)  # fit() checks too; here, before the recipe line
+        _announce_table_recipe(args, recipe)
     model.to(device)
     logger.info(
         "training %s on %s (%d examples)", type(model).__name__, data.spec.source, len(data.train)
@@ -287,7 +295,13 @@ def _recipe(args: argparse.Namespace, data: DataSplits) -> Preset | None:
         return get_preset(args.preset)
     if data.spec.kind != "table":
         return None
-    recipe = table_recipe(len(data.train), data.spec.num_dims)
+    return table_recipe(len(data.train), data.spec.num_dims)
+
+
+def _announce_table_recipe(args: argparse.Namespace, recipe: Preset | None) -> None:
+    """One stderr line with the table recipe's values, once the run is known to start."""
+    if recipe is None or args.preset:
+        return
     fields = {**recipe.model_fields, **recipe.train_fields}
     print(
         f"vaekit: {recipe.description}: "
@@ -295,7 +309,6 @@ def _recipe(args: argparse.Namespace, data: DataSplits) -> Preset | None:
         + " (flags given override these)",
         file=sys.stderr,
     )
-    return recipe
 
 
 def _train_config(args: argparse.Namespace, recipe: Preset | None, num_train: int) -> TrainConfig:

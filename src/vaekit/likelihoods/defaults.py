@@ -12,8 +12,9 @@ def default_likelihood(spec: DataSpec) -> str:
     """LIKELIHOODS key to use for data described by `spec`.
 
     Tables: "gaussian". 8-bit images (256 levels: uint8 arrays, image folders, fashion-mnist
-    or mnist unbinarized): the discretized logistic mixture, whose nats are a code length of
-    the stored bytes. Everything else (binarized or 1-bit images, digits' 17 levels, float
+    or mnist unbinarized): the discretized logistic, whose nats are a code length of the
+    stored bytes (the mixture form is better per epoch but 2.5x slower and not codable;
+    docs/data.md). Everything else (binarized or 1-bit images, digits' 17 levels, float
     images): "bernoulli".
     """
     if spec.kind == "table":

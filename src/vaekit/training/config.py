@@ -35,6 +35,7 @@ class TrainConfig:
     early_stopping_patience stops after that many epochs without a better validation ELBO.
     time_budget_seconds ends training once that much wall-clock time has passed (the epoch
     in progress is cut short and validated), whatever `epochs` says.
+    weight_decay > 0 trains with AdamW's decoupled weight decay at that rate (0: plain Adam).
 
     Non-finite steps (loss or gradient norm NaN/inf) are skipped and counted. After
     `rollback_after` in a row, the weights and optimizer go back to the last good checkpoint
@@ -65,6 +66,7 @@ class TrainConfig:
     ema_decay: float | None = None
     early_stopping_patience: int | None = None
     time_budget_seconds: float | None = None
+    weight_decay: float = 0.0
 
     @property
     def validation_batch_size(self) -> int:
@@ -94,6 +96,8 @@ class TrainConfig:
             )
         if not 1 <= self.iw_train_samples <= 10_000:
             raise ConfigError(f"iw_train_samples must be in 1..10000, got {self.iw_train_samples}")
+        if not 0 <= self.weight_decay < math.inf:
+            raise ConfigError(f"weight_decay must be finite and >= 0, got {self.weight_decay}")
         if not 0 <= self.free_bits < math.inf:
             raise ConfigError(f"free_bits must be finite and >= 0, got {self.free_bits}")
         if self.free_bits > 0 and self.objective != "elbo":

@@ -82,7 +82,7 @@ class TrainState:
         """Fresh state for training `model`; ConfigError if the model cannot train as
         configured (checked here, so fit() refuses before its first step)."""
         config.check_model(model)
-        optimizer = make_adam(model, config.lr)
+        optimizer = make_adam(model, config.lr, config.weight_decay)
         noise_generator = torch.Generator(device=_device_of(model))
         noise_generator.manual_seed(config.seed + 1)
         return cls(model=model, optimizer=optimizer, noise_generator=noise_generator,
@@ -166,12 +166,16 @@ def copy_into(previous: Any, value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def make_adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
-    """Adam with the fused kernel (one pass over all parameters) where torch offers it."""
+def make_adam(model: torch.nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
+    """Adam with the fused kernel (one pass over all parameters) where torch offers it;
+    weight_decay > 0 gives AdamW's decoupled decay (Loshchilov & Hutter 2019), not an L2 term
+    that Adam's scaling would weaken for parameters with large gradients."""
+    cls = torch.optim.AdamW if weight_decay > 0 else torch.optim.Adam
+    options = {"lr": lr, "weight_decay": weight_decay} if weight_decay > 0 else {"lr": lr}
     try:
-        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+        return cls(model.parameters(), **options, fused=True)
     except (RuntimeError, TypeError, ValueError):  # device or torch version without it
-        return torch.optim.Adam(model.parameters(), lr=lr)
+        return cls(model.parameters(), **options)
 
 
 def optimizer_to_files(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
