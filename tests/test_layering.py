@@ -86,11 +86,23 @@ def imported_packages(source: str, module: str, is_package: bool = False) -> set
     return {TOP if name == TOP else name.split(".")[1] for name in names}
 
 
+def exported_packages(source: str) -> set[str]:
+    """Packages the top package re-exports: those it imports, and those its lazy exports
+    name as "vaekit.x" strings (resolved on first use, PEP 562)."""
+    packages = imported_packages(source, TOP, True) - {TOP}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            parts = node.value.split(".")
+            if len(parts) >= 2 and parts[0] == TOP and parts[1] in LAYERS:
+                packages.add(parts[1])
+    return packages
+
+
 def layer_of(package: str) -> float:
     """A package's layer; the top package sits just above everything it re-exports."""
     if package == TOP:
         source = (ROOT / "__init__.py").read_text()
-        return max(LAYERS[p] for p in imported_packages(source, TOP, True) - {TOP}) + 0.5
+        return max(LAYERS[p] for p in exported_packages(source)) + 0.5
     return LAYERS[package]
 
 
