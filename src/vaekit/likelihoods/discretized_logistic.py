@@ -8,6 +8,8 @@ the tails: P(0) = sigma((0.5/255 - loc)/s), P(255) = 1 - sigma((254.5/255 - loc)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -23,6 +25,25 @@ MIN_LOG_SCALE = -7.0
 def to_bins(value: torch.Tensor, num_levels: int = NUM_LEVELS) -> torch.Tensor:
     """Values k/(L-1) in [0, 1] -> integer bins k in 0..L-1 (int64), rounding to the nearest."""
     return torch.round(value * (num_levels - 1)).clamp(0, num_levels - 1).to(torch.int64)
+
+
+def most_probable_bin(
+    elementwise_log_prob: Callable[[torch.Tensor], torch.Tensor],
+    like: torch.Tensor,
+    num_levels: int,
+) -> torch.Tensor:
+    """argmax_k log P(bin k) per element, as k/(L-1), one bin at a time (memory stays flat).
+
+    elementwise_log_prob: integer bins shaped like `like` -> log-probabilities of that shape.
+    """
+    best_value = torch.zeros_like(like)
+    best_log_prob = torch.full_like(like, -float("inf"))
+    for k in range(num_levels):
+        log_prob = elementwise_log_prob(torch.full_like(like, k, dtype=torch.int64))
+        better = log_prob > best_log_prob
+        best_log_prob = torch.where(better, log_prob, best_log_prob)
+        best_value = torch.where(better, torch.full_like(best_value, k), best_value)
+    return best_value / (num_levels - 1)
 
 
 class DiscretizedLogistic(Distribution):
@@ -82,14 +103,7 @@ class DiscretizedLogistic(Distribution):
     @property
     def mode(self) -> torch.Tensor:
         """The most probable bin, as k/(L-1); edge bins count their tails."""
-        best_value = torch.zeros_like(self.loc)
-        best_log_prob = torch.full_like(self.loc, -float("inf"))
-        for k in range(self.num_levels):
-            log_prob = self.elementwise_log_prob(torch.full_like(self.loc, k, dtype=torch.int64))
-            better = log_prob > best_log_prob
-            best_log_prob = torch.where(better, log_prob, best_log_prob)
-            best_value = torch.where(better, torch.full_like(best_value, k), best_value)
-        return best_value / (self.num_levels - 1)
+        return most_probable_bin(self.elementwise_log_prob, self.loc, self.num_levels)
 
     def rsample(self, *, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError("discretized samples are not reparameterizable; use sample()")

@@ -13,7 +13,12 @@ from __future__ import annotations
 import torch
 
 from vaekit.distributions import Distribution
-from vaekit.likelihoods.discretized_logistic import NUM_LEVELS, DiscretizedLogistic, to_bins
+from vaekit.likelihoods.discretized_logistic import (
+    NUM_LEVELS,
+    DiscretizedLogistic,
+    most_probable_bin,
+    to_bins,
+)
 from vaekit.likelihoods.heads import LikelihoodHead
 
 NUM_COMPONENTS = 5  # PixelCNN++ uses 10 for CIFAR-10's 3-channel pixels; 5 per scalar here
@@ -60,15 +65,7 @@ class DiscretizedLogisticMixture(Distribution):
     @property
     def mode(self) -> torch.Tensor:
         """The most probable bin of the mixture, as k/(L-1), one bin at a time."""
-        best_value = torch.zeros_like(self.shape_source)
-        best_log_prob = torch.full_like(best_value, -float("inf"))
-        for k in range(self.num_levels):
-            bins = torch.full_like(best_value, k, dtype=torch.int64)
-            log_prob = self.elementwise_log_prob(bins)
-            better = log_prob > best_log_prob
-            best_log_prob = torch.where(better, log_prob, best_log_prob)
-            best_value = torch.where(better, torch.full_like(best_value, k), best_value)
-        return best_value / (self.num_levels - 1)
+        return most_probable_bin(self.elementwise_log_prob, self.shape_source, self.num_levels)
 
     def rsample(self, *, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError("discretized samples are not reparameterizable; use sample()")
