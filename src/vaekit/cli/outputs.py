@@ -35,12 +35,16 @@ def check_output_kind(path: Path, spec: DataSpec) -> None:
 
 def in_data_units(values: torch.Tensor, spec: DataSpec) -> np.ndarray:
     """values (N, *spec.shape) in model space -> numpy, tables un-standardized to the user's
-    column units (x * feature_std + feature_mean); images stay in [0, 1]."""
+    column units (x * feature_std + feature_mean) with their integer (dequantized) columns
+    rounded back to integers; images stay in [0, 1]."""
     array = values.detach().cpu().numpy()
     if spec.feature_mean is not None and spec.feature_std is not None:
         array = array * np.asarray(spec.feature_std, dtype=array.dtype) + np.asarray(
             spec.feature_mean, dtype=array.dtype
         )
+    if spec.dequantized_columns:
+        columns = list(spec.dequantized_columns)
+        array[:, columns] = np.round(array[:, columns])
     return array
 
 

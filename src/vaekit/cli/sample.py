@@ -15,7 +15,7 @@ from vaekit.cli.runtime import (
     open_model,
     seeded_generator,
 )
-from vaekit.sampling import prior_samples
+from vaekit.sampling import prior_draws, prior_samples
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="images: .png grid or .npy array (default samples.png); tables: .csv or .npy "
         "rows in the data's own column units (default samples.csv)",
     )
+    parser.add_argument(
+        "--means",
+        action="store_true",
+        help="tables: write the decoder's means instead of draws x ~ p(x|z) (images always "
+        "show the means)",
+    )
     add_device_arguments(parser)
 
 
@@ -43,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     spec = model_data_spec(model)
     out = out or default_output("samples", spec)
     check_output_kind(out, spec)
-    samples = prior_samples(
+    draw = spec.kind == "table" and not args.means  # rows that spread like real rows
+    samples = (prior_draws if draw else prior_samples)(
         model,
         args.num_samples,
         temperature=args.temperature,

@@ -12,6 +12,17 @@ from vaekit.errors import ConfigError
 from vaekit.models import LatentVariableModel
 
 
+def _check_sampling(model: LatentVariableModel, num_samples: int, temperature: float) -> None:
+    if not model.has_likelihood_bound:
+        raise ConfigError(
+            f"{type(model).__name__} models have no prior to sample from; train a VAE"
+        )
+    if num_samples < 1 or temperature <= 0:
+        raise ConfigError(
+            f"need num_samples >= 1 and temperature > 0, got {num_samples}, {temperature}"
+        )
+
+
 @torch.inference_mode()
 def prior_samples(
     model: LatentVariableModel,
@@ -21,15 +32,26 @@ def prior_samples(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Decode z ~ p(z) (std scaled by temperature): (N, *input_shape)."""
-    if not model.has_likelihood_bound:
-        raise ConfigError(
-            f"{type(model).__name__} models have no prior to sample from; train a VAE"
-        )
-    if num_samples < 1 or temperature <= 0:
-        raise ConfigError(
-            f"need num_samples >= 1 and temperature > 0, got {num_samples}, {temperature}"
-        )
+    _check_sampling(model, num_samples, temperature)
     return model.sample(num_samples, temperature=temperature, generator=generator)
+
+
+@torch.inference_mode()
+def prior_draws(
+    model: LatentVariableModel,
+    num_samples: int,
+    *,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """x ~ p(x|z) for z ~ p(z) (std scaled by temperature): (N, *input_shape).
+
+    Unlike prior_samples (the decoder's mean), these carry the likelihood's own noise, so
+    synthetic table rows spread as much as real rows do.
+    """
+    _check_sampling(model, num_samples, temperature)
+    z = model.prior().with_temperature(temperature).rsample_n(num_samples, generator=generator)
+    return model.decode(z).sample(generator=generator)
 
 
 @torch.inference_mode()
