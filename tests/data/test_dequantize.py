@@ -89,3 +89,12 @@ def test_spec_round_trip_and_validation():
         assert "dequantized_columns" in str(err)
     else:
         raise AssertionError("an out-of-range column index was accepted")
+
+
+def test_a_constant_non_integer_column_is_named_in_a_warning(tmp_path, caplog):
+    x = _mixed_table()
+    x[:, 0] = 0.25  # holds no information; integer constants are dequantized instead
+    with caplog.at_level("WARNING", logger="vaekit.data.load"):
+        _table(tmp_path, x)
+    assert "column(s) [0] hold one value" in caplog.text
+    assert "[3]" not in caplog.text

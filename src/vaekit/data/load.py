@@ -89,6 +89,14 @@ def _standardize(
     (val RandomState(1), test RandomState(0)); train's noise is drawn per batch by fit().
     """
     mean, std = column_stats(raw.train.x, source, dequantized)
+    constant = [j for j in np.flatnonzero(np.ptp(raw.train.x, axis=0) == 0) if j not in dequantized]
+    if constant:  # a Gaussian scores such a column at its variance floor: a free few nats
+        logger.warning(
+            "%s: column(s) %s hold one value in the training split and carry no information; "
+            "consider dropping them",
+            source,
+            [int(j) for j in constant],
+        )
     named = {
         "train": raw.train,
         "val": _with_x(raw.val, dequantize_once(raw.val.x, dequantized, VAL_BINARIZE_SEED)),
