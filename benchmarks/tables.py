@@ -9,7 +9,7 @@ training flags (the table recipe), then `vaekit eval RUN --iw-samples 100 --json
 
 The baselines are fitted in the same run on the same split (`load_data` with the run's
 DataConfig), on the standardized training rows with integer columns dequantized once
-(train RandomState-free torch generator seed 2, as `vaekit eval --split train` does), and
+(with the fixed seed `vaekit eval --split train` uses, through the same function), and
 scored on the same test rows vaekit is scored on: a per-column Gaussian, a full-covariance
 Gaussian, and factor analysis with its number of factors chosen on the validation rows.
 NLL is in nats per row in standardized units (dequantized integer columns included), so all
@@ -37,14 +37,14 @@ import torch
 from sklearn.decomposition import FactorAnalysis
 
 from benchmarks.machine_info import announce_run, write_results
-from vaekit.data import DataConfig, dequantize_batch, load_data, noise_widths
+from vaekit.cli.runtime import pick_split
+from vaekit.data import DataConfig, load_data
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 TABLES = ("iris", "wine", "breast_cancer", "diabetes", "synthetic")
 LABELLED = ("iris", "wine", "breast_cancer")
 SYNTHETIC_ROWS = 100_000
 IW_SAMPLES = 100
-TRAIN_SCORING_SEED = 2
 SELECTION_ROWS = 10_000
 # lever -> extra `vaekit train` flags; each row changes one thing from the default recipe
 ABLATIONS = {
@@ -138,12 +138,7 @@ def factor_analysis_nll(train: np.ndarray, val: np.ndarray, test: np.ndarray) ->
 def baselines(source: Path, label_column: str | None, seed: int) -> dict:
     """The three baselines on the split `vaekit train --seed seed` makes of `source`."""
     data = load_data(DataConfig(source=str(source), label_column=label_column, seed=seed))
-    train = data.train.x
-    widths = noise_widths(data.spec)
-    if widths is not None:  # the same once-dequantized train rows `vaekit eval` scores
-        train = dequantize_batch(
-            train, widths, generator=torch.Generator().manual_seed(TRAIN_SCORING_SEED)
-        )
+    train = pick_split(data, "train").x  # the once-dequantized rows `vaekit eval` scores
     train, val, test = (t.double().numpy() for t in (train, data.val.x, data.test.x))
     fa_nll, factors = factor_analysis_nll(train, val, test)
     return {
