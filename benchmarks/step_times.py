@@ -29,7 +29,7 @@ from benchmarks.gemm_ceiling import gemm_pass, linear_gemm_shapes
 from benchmarks.machine_info import announce_run, write_results
 from benchmarks.textbook_vae import TextbookVAE, textbook_step
 from vaekit import DataConfig, TrainConfig, load_data
-from vaekit.data import binarize_batch, iterate_batches
+from vaekit.data import Batch, binarize_batch, iterate_batches
 from vaekit.models import MODELS
 from vaekit.training import recipe
 from vaekit.training.state import TrainState
@@ -98,7 +98,7 @@ def main() -> None:
     def vaekit_step() -> None:  # as fit()'s run_epoch takes it
         x = next_binarized()
         recipe.set_learning_rate(state, steps_per_epoch)
-        take_step(state, x, 1.0, totals)
+        take_step(state, Batch(x), 1.0, totals)
         recipe.after_step(state)
 
     def textbook_whole_step() -> None:

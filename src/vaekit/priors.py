@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -90,4 +92,16 @@ class MixturePrior(nn.Module):
         return GaussianMixture(self.logits, self.means, self.log_vars)
 
 
-PRIORS: dict[str, type[nn.Module]] = {"standard_normal": StandardNormalPrior, "mog": MixturePrior}
+def standard_normal_prior(config: Any, model: nn.Module) -> StandardNormalPrior:
+    return StandardNormalPrior(config.latent_dim)
+
+
+def mixture_prior(config: Any, model: nn.Module) -> MixturePrior:
+    return MixturePrior(config.latent_dim)
+
+
+# name -> factory(model config, model) -> prior module. A factory gets the model so that a
+# prior may be built from the model's own parts (a VampPrior encodes pseudo-inputs); it
+# must not register the model as a submodule (that would make the module tree a cycle).
+PriorFactory = Callable[[Any, nn.Module], nn.Module]
+PRIORS: dict[str, PriorFactory] = {"standard_normal": standard_normal_prior, "mog": mixture_prior}

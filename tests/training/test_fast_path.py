@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from vaekit.data import Batch
 from vaekit.models import VAE, VAEConfig
 from vaekit.models.fused_mlp import fused_mlp_supported
 from vaekit.objectives import ELBOTerms, iwae_bound
@@ -46,7 +47,7 @@ def test_one_trainer_step_matches_a_plain_adam_step(fast_path, atol):
     state = TrainState.create(model, TrainConfig(lr=1e-3, seed=0, fast_path=fast_path))
     assert (state.fast_path is not None) == fast_path
     noise_state = state.noise_generator.get_state()
-    assert take_step(state, x, 1.0, (StepTotals(),))
+    assert take_step(state, Batch(x), 1.0, (StepTotals(),))
     eps = torch.randn(64, 20, generator=torch.Generator().set_state(noise_state))
     optimizer = torch.optim.Adam(reference.parameters(), lr=1e-3)  # plain, not fused
     textbook_loss(reference, x, eps).backward()
@@ -58,7 +59,7 @@ def test_one_trainer_step_matches_a_plain_adam_step(fast_path, atol):
 class DoubledReconstructionVAE(VAE):
     """A subclass that reuses VAEConfig and changes the loss: log p(x|z) counts twice."""
 
-    def training_terms(self, x, *, generator=None):
+    def training_terms(self, x, *, y=None, generator=None):
         terms = super().training_terms(x, generator=generator)
         return ELBOTerms(2.0 * terms.log_px_given_z, terms.kl)
 
@@ -66,7 +67,7 @@ class DoubledReconstructionVAE(VAE):
 class SharperDecoderVAE(VAE):
     """A subclass that reuses VAEConfig and changes p(x|z): logits doubled."""
 
-    def decode(self, z):
+    def decode(self, z, y=None):
         return self.likelihood(2.0 * self.decoder(z))
 
 
@@ -85,7 +86,7 @@ def grads_after_step(model, x):
     """Gradients the trainer's step computed for `model`, and the noise state it used."""
     state = TrainState.create(model, TrainConfig(lr=1e-3, seed=0))
     noise_state = state.noise_generator.get_state()
-    assert take_step(state, x, 1.0, (StepTotals(),))
+    assert take_step(state, Batch(x), 1.0, (StepTotals(),))
     return state, [p.grad.clone() for p in model.parameters()], noise_state
 
 

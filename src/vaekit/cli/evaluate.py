@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     data = run_data(model, eval_limit=args.limit if args.split != "train" else None)
     split = pick_split(data, args.split)
     x = split.x[: args.limit] if args.limit else split.x
+    y = None if split.y is None else (split.y[: args.limit] if args.limit else split.y)
     with tqdm(
         total=x.shape[0],
         unit="img",
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         report = evaluate(
             model,
             x.to(device),
+            y=None if y is None else y.to(device),
             iw_samples=args.iw_samples,
             split=args.split,
             data_scaling=data.spec.scaling,
@@ -83,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _describe(report) -> str:
     lines = [f"{report.split} split, {report.num_examples} examples ({report.data_scaling})"]
+    if report.conditional:
+        lines.append("  figures are of log p(x | y), given the split's labels")
     if report.elbo_nats is not None:
         lines.append(f"  ELBO        {report.elbo_nats:10.3f} nats/example (higher is better)")
     if report.nll_nats is not None:
@@ -97,6 +101,8 @@ def _describe(report) -> str:
     lines.append(f"  reconstruction {report.reconstruction_nats:7.3f} nats/example")
     if report.kl_nats is not None:
         lines.append(f"  KL          {report.kl_nats:10.3f} nats/example")
+    if report.accuracy is not None:
+        lines.append(f"  accuracy    {100 * report.accuracy:10.2f} % of labelled examples")
     if report.density_note:
         lines.append(f"  note: {report.density_note}")
     return "\n".join(lines)

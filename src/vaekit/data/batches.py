@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import torch
 
 from vaekit.data.splits import Split
 from vaekit.errors import ConfigError
+
+
+class Batch(NamedTuple):
+    """What flows from the loader to the loss: x (B, *shape) and labels y (B,) int64 or None.
+
+    A label of -1 marks an example whose label is unknown (semi-supervised training); models
+    that do not use labels ignore y.
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor | None = None
 
 
 def iterate_batches(
@@ -17,8 +29,8 @@ def iterate_batches(
     shuffle: bool,
     generator: torch.Generator | None = None,
     drop_last: bool = False,
-) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
-    """Yield (x, y) batches covering the split once: x (B, *shape), y (B,) or None.
+) -> Iterator[Batch]:
+    """Yield Batch(x, y) batches covering the split once: x (B, *shape), y (B,) or None.
 
     With shuffle, the order is torch.randperm(N, generator=generator); without, batches are
     views in file order. drop_last skips a final batch smaller than batch_size.
@@ -31,11 +43,11 @@ def iterate_batches(
         for start in range(0, stop, batch_size):
             end = start + batch_size
             y = None if split.y is None else split.y[start:end]
-            yield split.x[start:end], y
+            yield Batch(split.x[start:end], y)
         return
     # draw the order where the generator lives, then index on the data's device
     perm_device = generator.device if generator is not None else torch.device("cpu")
     order = torch.randperm(num, generator=generator, device=perm_device).to(split.x.device)
     for start in range(0, stop, batch_size):
         idx = order[start : start + batch_size]
-        yield split.x[idx], (None if split.y is None else split.y[idx])
+        yield Batch(split.x[idx], None if split.y is None else split.y[idx])

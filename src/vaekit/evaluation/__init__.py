@@ -2,6 +2,16 @@
 
 from vaekit.evaluation.evaluate import evaluate
 from vaekit.evaluation.report import EvalReport
-from vaekit.evaluation.scores import elbo_scores, log_likelihood_scores
+from vaekit.evaluation.scores import (
+    classification_accuracy,
+    elbo_scores,
+    log_likelihood_scores,
+)
 
-__all__ = ["EvalReport", "elbo_scores", "evaluate", "log_likelihood_scores"]
+__all__ = [
+    "EvalReport",
+    "classification_accuracy",
+    "elbo_scores",
+    "evaluate",
+    "log_likelihood_scores",
+]

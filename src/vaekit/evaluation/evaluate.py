@@ -6,8 +6,14 @@ import time
 
 import torch
 
+from vaekit.errors import ConfigError
 from vaekit.evaluation.report import EvalReport
-from vaekit.evaluation.scores import ProgressFn, elbo_scores, log_likelihood_scores
+from vaekit.evaluation.scores import (
+    ProgressFn,
+    classification_accuracy,
+    elbo_scores,
+    log_likelihood_scores,
+)
 from vaekit.likelihoods import BINARY_LIKELIHOODS
 from vaekit.models import LatentVariableModel
 from vaekit.units import nats_to_bits_per_dim
@@ -17,6 +23,7 @@ def evaluate(
     model: LatentVariableModel,
     x: torch.Tensor,
     *,
+    y: torch.Tensor | None = None,
     iw_samples: int = 0,
     split: str = "test",
     data_scaling: str = "",
@@ -28,18 +35,29 @@ def evaluate(
     """Score `model` on x: (N, *input_shape), in the units the model's likelihood defines.
 
     iw_samples = K > 0 adds the importance-weighted NLL with K samples per example.
+    y: (N,) int64 labels of x, or None. A conditional model needs them and is scored on
+    log p(x | y); a model that classifies is also scored on its accuracy at predicting them.
     """
+    if model.is_conditional and y is None:
+        raise ConfigError(f"a {type(model).__name__} models p(x | y): evaluating it needs labels")
+    given = y if model.is_conditional else None
     started = time.perf_counter()
     was_training = model.training
     model.eval()
     try:
-        log_px, kls = elbo_scores(model, x, batch_size=max(batch_size, 500), generator=generator)
+        log_px, kls = elbo_scores(
+            model, x, y=given, batch_size=max(batch_size, 500), generator=generator
+        )
+        accuracy = None
+        if model.classifies and y is not None:
+            accuracy = classification_accuracy(model, x, y, batch_size=max(batch_size, 500))
         nll = None
         if iw_samples > 0 and model.has_likelihood_bound:
             log_likelihood = log_likelihood_scores(
                 model,
                 x,
                 iw_samples,
+                y=given,
                 batch_size=batch_size,
                 chunk_size=chunk_size,
                 generator=generator,
@@ -70,6 +88,8 @@ def evaluate(
         data_scaling=data_scaling,
         seconds=time.perf_counter() - started,
         density_note=density_note(model, x),
+        conditional=model.is_conditional,
+        accuracy=accuracy,
     )
 
 

@@ -16,6 +16,9 @@ class EvalReport:
     iw_samples is 0 or the model has no likelihood bound). bits_per_dim is nll_nats (or -ELBO
     when no NLL was computed) / (num_dims * ln 2), and `bits_per_dim_source` says which.
     density_note is non-empty when the numbers are not code lengths of discrete data.
+    For a conditional model every figure is of log p(x | y), given the split's labels
+    (`conditional` is True). accuracy: fraction of labelled examples whose predicted class is
+    right, for models that classify (None otherwise).
     """
 
     split: str
@@ -31,6 +34,8 @@ class EvalReport:
     data_scaling: str
     seconds: float
     density_note: str = ""
+    conditional: bool = False
+    accuracy: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -16,16 +16,21 @@ def elbo_scores(
     model: LatentVariableModel,
     x: torch.Tensor,
     *,
+    y: torch.Tensor | None = None,
     batch_size: int = 1000,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One-sample ELBO terms for every example.
 
-    x: (N, *input_shape). Returns (log p(x|z), KL) as two (N,) tensors in nats.
+    x: (N, *input_shape); y: (N,) labels or None, given to the model as training gives them.
+    Returns (log p(x|z), KL) as two (N,) tensors in nats.
     """
     log_px, kls = [], []
     for start in range(0, x.shape[0], batch_size):
-        terms = model.training_terms(x[start : start + batch_size], generator=generator)
+        stop = start + batch_size
+        terms = model.training_terms(
+            x[start:stop], y=None if y is None else y[start:stop], generator=generator
+        )
         log_px.append(terms.log_px_given_z)
         kls.append(terms.kl)
     return torch.cat(log_px), torch.cat(kls)
@@ -37,12 +42,15 @@ def log_likelihood_scores(
     x: torch.Tensor,
     num_samples: int,
     *,
+    y: torch.Tensor | None = None,
     batch_size: int = 10,
     chunk_size: int = 200,
     generator: torch.Generator | None = None,
     progress: ProgressFn | None = None,
 ) -> torch.Tensor:
     """Importance-weighted log p(x) estimate per example with K = num_samples: (N,) nats.
+
+    y: (N,) labels, for a conditional model's log p(x | y); None otherwise.
 
     Peak memory is about batch_size * chunk_size decoder outputs. The defaults (10 x 200 =
     2,000 rows per pass) keep those outputs small enough to stay in cache, which measured
@@ -51,10 +59,31 @@ def log_likelihood_scores(
     scores = []
     for start in range(0, x.shape[0], batch_size):
         batch = x[start : start + batch_size]
+        labels = None if y is None else y[start : start + batch_size]
         # the model's own bound: a hierarchical model samples its whole posterior
         scores.append(
-            model.log_likelihood(batch, num_samples, chunk_size=chunk_size, generator=generator)
+            model.log_likelihood(
+                batch, num_samples, y=labels, chunk_size=chunk_size, generator=generator
+            )
         )
         if progress is not None:
             progress(batch.shape[0])
     return torch.cat(scores)
+
+
+@torch.inference_mode()
+def classification_accuracy(
+    model: LatentVariableModel, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 1000
+) -> float | None:
+    """Fraction of the labelled examples (y >= 0) that `model.classify` gets right; None when
+    no example is labelled. x: (N, *input_shape), y: (N,) int64."""
+    labelled = y >= 0
+    if not bool(labelled.any()):
+        return None
+    predictions = torch.cat(
+        [
+            model.classify(x[start : start + batch_size]).argmax(dim=-1)
+            for start in range(0, x.shape[0], batch_size)
+        ]
+    )
+    return float((predictions == y)[labelled].double().mean())

@@ -6,7 +6,7 @@ import torch
 
 from vaekit.distributions import Distribution, PointMass
 from vaekit.likelihoods import LIKELIHOODS
-from vaekit.models.base import LatentVariableModel
+from vaekit.models.base import Labels, LatentVariableModel
 from vaekit.models.config import AEConfig
 from vaekit.models.networks import build_decoder, build_encoder
 from vaekit.objectives import ELBOTerms
@@ -30,14 +30,14 @@ class AE(LatentVariableModel):
         self.encoder = build_encoder(config, config.latent_dim)
         self.decoder = build_decoder(config, self.likelihood.params_per_dim)
 
-    def encode(self, x: torch.Tensor) -> PointMass:
+    def encode(self, x: torch.Tensor, y: Labels = None) -> PointMass:
         return PointMass(self.encoder(x), event_ndim=1)
 
-    def decode(self, z: torch.Tensor) -> Distribution:
+    def decode(self, z: torch.Tensor, y: Labels = None) -> Distribution:
         return self.likelihood(self.decoder(z))
 
     def training_terms(
-        self, x: torch.Tensor, *, generator: torch.Generator | None = None
+        self, x: torch.Tensor, *, y: Labels = None, generator: torch.Generator | None = None
     ) -> ELBOTerms:
         log_px_given_z = self.decode(self.encoder(x)).log_prob(x)
         return ELBOTerms(log_px_given_z=log_px_given_z, kl=torch.zeros_like(log_px_given_z))

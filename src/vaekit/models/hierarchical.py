@@ -21,7 +21,7 @@ from torch import nn
 from vaekit.distributions import DiagonalGaussian, Distribution, kl
 from vaekit.errors import ConfigError
 from vaekit.likelihoods import LIKELIHOODS
-from vaekit.models.base import LatentVariableModel
+from vaekit.models.base import Labels, LatentVariableModel
 from vaekit.models.config import MAX_WIDTH, VAEConfig
 from vaekit.models.networks import build_decoder, build_encoder
 from vaekit.nn import ResidualBlock
@@ -80,7 +80,7 @@ class HierarchicalVAE(LatentVariableModel):
         self.decoder = build_decoder(config, self.likelihood.params_per_dim, in_features=width)
         self.bottom_up = nn.ModuleList(ResidualBlock(width, act) for _ in range(layers - 1))
         self.top_state = nn.Parameter(torch.zeros(width))
-        self.top_prior = PRIORS[config.prior](dim)
+        self.top_prior = PRIORS[config.prior](config, self)
         # index 0 is the top layer: modules run in top-down order
         self.prior_heads = nn.ModuleList(nn.Linear(width, 2 * dim) for _ in range(layers - 1))
         self.posterior_heads = nn.ModuleList(nn.Linear(2 * width, 2 * dim) for _ in range(layers))
@@ -168,7 +168,7 @@ class HierarchicalVAE(LatentVariableModel):
 
     # ----- the LatentVariableModel interface ---------------------------------------------------
 
-    def encode(self, x: torch.Tensor) -> DiagonalGaussian:
+    def encode(self, x: torch.Tensor, y: Labels = None) -> DiagonalGaussian:
         """The posterior of every layer along the path of posterior means, concatenated:
         (B, *input_shape) -> batch (B,), event (num_latent_layers * latent_dim,), top first.
 
@@ -183,7 +183,7 @@ class HierarchicalVAE(LatentVariableModel):
             event_ndim=1,
         )
 
-    def decode(self, z: torch.Tensor) -> Distribution:
+    def decode(self, z: torch.Tensor, y: Labels = None) -> Distribution:
         """z: (B, num_latent_layers * latent_dim), top layer first -> p(x | z)."""
         latents = list(z.split(self.config.latent_dim, dim=-1))
         state, _ = self.top_down(z.shape[0], latents=latents)
@@ -193,7 +193,7 @@ class HierarchicalVAE(LatentVariableModel):
         return TopDownPrior(self)
 
     def training_terms(
-        self, x: torch.Tensor, *, generator: torch.Generator | None = None
+        self, x: torch.Tensor, *, y: Labels = None, generator: torch.Generator | None = None
     ) -> ELBOTerms:
         """One-sample ELBO terms; kl_groups (B, L) holds KL(q(z_l|x, z_>l) || p(z_l|z_>l)) at
         the sampled z_>l, analytic per layer (the top one by Monte Carlo for a mixture prior)."""
@@ -203,7 +203,12 @@ class HierarchicalVAE(LatentVariableModel):
         return ELBOTerms(log_px_given_z, groups.sum(dim=-1), kl_groups=groups)
 
     def importance_terms(
-        self, x: torch.Tensor, num_samples: int, *, generator: torch.Generator | None = None
+        self,
+        x: torch.Tensor,
+        num_samples: int,
+        *,
+        y: Labels = None,
+        generator: torch.Generator | None = None,
     ) -> ImportanceTerms:
         """K samples of the whole hierarchy per example (differentiable): (K, B) terms."""
         return self._importance_terms(x, self.features(x), num_samples, generator)
@@ -217,7 +222,9 @@ class HierarchicalVAE(LatentVariableModel):
         ratio = sum(step.posterior.log_prob(step.z) - step.prior.log_prob(step.z) for step in steps)
         return ImportanceTerms(log_px_given_z, ratio.view(num_samples, batch))
 
-    def elbo(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    def elbo(
+        self, x: torch.Tensor, *, y: Labels = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """One-sample ELBO per example: (B,) nats, higher is better."""
         return self.training_terms(x, generator=generator).elbo
 
@@ -227,6 +234,7 @@ class HierarchicalVAE(LatentVariableModel):
         x: torch.Tensor,
         k: int = 1000,
         *,
+        y: Labels = None,
         chunk_size: int | None = 200,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
@@ -244,6 +252,7 @@ class HierarchicalVAE(LatentVariableModel):
         self,
         num_samples: int,
         *,
+        y: Labels = None,
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:

@@ -6,7 +6,7 @@ import torch
 
 from vaekit.distributions import DiagonalGaussian, Distribution
 from vaekit.likelihoods import LIKELIHOODS
-from vaekit.models.base import LatentVariableModel
+from vaekit.models.base import Labels, LatentVariableModel
 from vaekit.models.config import VAEConfig
 from vaekit.models.fused_mlp import FusedMLPVAE, fused_mlp_supported, has_hooks
 from vaekit.models.networks import build_decoder, build_encoder
@@ -37,32 +37,39 @@ class VAE(LatentVariableModel):
         self.likelihood = LIKELIHOODS[config.likelihood](config.input_shape)
         self.encoder = build_encoder(config, 2 * config.latent_dim)
         self.decoder = build_decoder(config, self.likelihood.params_per_dim)
-        self.prior_module = PRIORS[config.prior](config.latent_dim)
+        self.prior_module = PRIORS[config.prior](config, self)
 
-    def encode(self, x: torch.Tensor) -> DiagonalGaussian:
+    def encode(self, x: torch.Tensor, y: Labels = None) -> DiagonalGaussian:
         mean, log_var = self.encoder(x).chunk(2, dim=-1)
         return DiagonalGaussian(mean, log_var, event_ndim=1)
 
-    def decode(self, z: torch.Tensor) -> Distribution:
+    def decode(self, z: torch.Tensor, y: Labels = None) -> Distribution:
         return self.likelihood(self.decoder(z))
 
     def prior(self) -> DiagonalGaussian:
         return self.prior_module()
 
     def training_terms(
-        self, x: torch.Tensor, *, generator: torch.Generator | None = None
+        self, x: torch.Tensor, *, y: Labels = None, generator: torch.Generator | None = None
     ) -> ELBOTerms:
         return elbo_terms(x, self.encode(x), self.prior(), self.decode, generator=generator)
 
     def importance_terms(
-        self, x: torch.Tensor, num_samples: int, *, generator: torch.Generator | None = None
+        self,
+        x: torch.Tensor,
+        num_samples: int,
+        *,
+        y: Labels = None,
+        generator: torch.Generator | None = None,
     ) -> ImportanceTerms:
         """K reparameterized samples per example (differentiable): (K, B) terms in nats."""
         return importance_terms(
             x, self.encode(x), self.prior(), self.decode, num_samples, generator=generator
         )
 
-    def elbo(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    def elbo(
+        self, x: torch.Tensor, *, y: Labels = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """One-sample ELBO per example: (B,) nats, higher is better."""
         return self.training_terms(x, generator=generator).elbo
 
@@ -72,6 +79,7 @@ class VAE(LatentVariableModel):
         x: torch.Tensor,
         k: int = 1000,
         *,
+        y: Labels = None,
         chunk_size: int | None = 200,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
@@ -102,6 +110,7 @@ class VAE(LatentVariableModel):
         self,
         num_samples: int,
         *,
+        y: Labels = None,
         temperature: float = 1.0,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:

@@ -25,6 +25,7 @@ def batch_loss(
     model,
     x: torch.Tensor,
     *,
+    y: torch.Tensor | None = None,
     kl_weight: float = 1.0,
     objective: str = "elbo",
     num_samples: int = 1,
@@ -33,7 +34,8 @@ def batch_loss(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(loss, reconstruction, kl): scalar batch means in nats per example.
 
-    model: a LatentVariableModel; x: (B, *input_shape).
+    model: a LatentVariableModel; x: (B, *input_shape); y: (B,) labels (-1 unknown) or None,
+    handed to the model, which uses them or not as its class declares.
     - "elbo": loss = -mean(log p(x|z)) + kl_weight * KL term, where the KL term is the batch
       mean KL, or with free_bits > 0 the floored sum of `free_bits_kl` over the model's KL
       groups (the whole KL is one group when the model gives none).
@@ -43,13 +45,13 @@ def batch_loss(
     reconstruction = -mean(log p(x|z)); kl = mean KL (or its Monte Carlo estimate), unfloored.
     """
     if objective == "iwae":
-        terms = model.importance_terms(x, num_samples, generator=generator)
+        terms = model.importance_terms(x, num_samples, y=y, generator=generator)
         log_weights = terms.log_px_given_z - kl_weight * terms.log_density_ratio
         loss = -iwae_from_log_weights(log_weights).mean()
         return loss, -terms.log_px_given_z.mean(), terms.log_density_ratio.mean()
     if objective != "elbo":
         raise ValueError(f"unknown objective {objective!r}; choose from {', '.join(OBJECTIVES)}")
-    terms = model.training_terms(x, generator=generator)
+    terms = model.training_terms(x, y=y, generator=generator)
     reconstruction = -terms.log_px_given_z.mean()
     kl = terms.kl.mean()
     if free_bits > 0:

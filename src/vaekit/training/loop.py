@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from vaekit.data import (
+    Batch,
     DataSplits,
     binarize_batch,
     dequantize_batch,
@@ -19,7 +20,7 @@ from vaekit.data import (
     noise_widths,
 )
 from vaekit.errors import CheckpointError, ConfigError
-from vaekit.evaluation import elbo_scores
+from vaekit.evaluation import classification_accuracy, elbo_scores
 from vaekit.models import LatentVariableModel
 from vaekit.training import recipe
 from vaekit.training.callbacks import TrainCallback
@@ -53,6 +54,7 @@ def fit(
     step (the CLI sets it on SIGINT/SIGTERM): when it returns True, a checkpoint is written
     and fit returns with state.interrupted set. Returns the final TrainState.
     """
+    check_labels(model, data)
     state = TrainState.create(model, config)
     model.metadata.update(data=data.spec.to_dict(), train=config.to_dict())
     if data.config is not None:  # lets `vaekit eval` and friends reload the same data
@@ -95,6 +97,28 @@ def fit(
     for callback in callbacks:
         callback.on_fit_end(state)
     return state
+
+
+def check_labels(model: LatentVariableModel, data: DataSplits) -> None:
+    """Raise ConfigError when `model` trains on labels the data do not have: a conditional
+    model needs every training label, a classifying one at least one."""
+    if not model.uses_labels:
+        return
+    name = type(model).__name__
+    labels = data.train.y
+    if labels is None:
+        raise ConfigError(
+            f"a {name} trains on labels and these data have none (a CSV names its label "
+            "column with label_column / --label-column)"
+        )
+    if model.is_conditional and bool((labels < 0).any()):
+        raise ConfigError(f"a {name} models p(x | y) and needs every training label")
+    if model.classifies and not bool((labels >= 0).any()):
+        raise ConfigError(f"a {name} learns to classify and no training example is labelled")
+    num_classes = data.spec.num_classes
+    wanted = getattr(model.config, "num_classes", None)
+    if wanted is not None and num_classes is not None and num_classes > wanted:
+        raise ConfigError(f"the data have {num_classes} classes; the {name} was built for {wanted}")
 
 
 def resume_finished_run(state: TrainState, run_dir: str | os.PathLike | None) -> bool:
@@ -150,7 +174,7 @@ def run_epoch(
         generator=epoch_generator(config.seed, state.epoch),
     )
     state.model.train()
-    for index, (x, _) in enumerate(batches):
+    for index, (x, y) in enumerate(batches):
         if index < state.batch_in_epoch:
             continue  # consumed before the checkpoint this run resumed from
         x = x.to(device, non_blocking=True)
@@ -160,7 +184,8 @@ def run_epoch(
             x = dequantize_batch(x, widths, generator=state.noise_generator)
         beta = kl_weight(state.step, beta=config.beta, warmup_steps=warmup_steps)
         recipe.set_learning_rate(state, steps_per_epoch)
-        took_step = take_step(state, x, beta, (totals, window))
+        labels = None if y is None else y.to(device, non_blocking=True)
+        took_step = take_step(state, Batch(x, labels), beta, (totals, window))
         state.batch_in_epoch = index + 1
         if took_step:
             recipe.after_step(state)
@@ -196,15 +221,20 @@ def epoch_row(state: TrainState, data: DataSplits, totals: StepTotals, seconds: 
     if state.model.has_likelihood_bound and len(data.val) > 0:
         generator = torch.Generator(device=next(state.model.parameters()).device)
         generator.manual_seed(config.seed + 2)  # same noise every epoch: comparable estimates
+        val_x = data.val.x.to(generator.device)
+        val_y = None if data.val.y is None else data.val.y.to(generator.device)
         log_px, kls = elbo_scores(
             state.eval_model,
-            data.val.x.to(generator.device),
+            val_x,
+            y=val_y if state.model.is_conditional else None,
             batch_size=config.validation_batch_size,
             generator=generator,
         )
         val_elbo = float((log_px - kls).double().mean())
         row["val_elbo_nats"] = val_elbo
         row["val_bits_per_dim"] = nats_to_bits_per_dim(-val_elbo, data.spec.num_dims)
+        if state.model.classifies and val_y is not None:
+            row["val_accuracy"] = classification_accuracy(state.eval_model, val_x, val_y)
     row["epoch_seconds"] = seconds
     row["train_samples_per_second"] = totals.examples / seconds if seconds > 0 else float("nan")
     row["skipped_steps"] = state.skipped_steps

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from vaekit.data import Batch
 from vaekit.errors import TrainingError
 from vaekit.models.fused_mlp import has_hooks
 from vaekit.objectives import batch_loss
@@ -54,9 +55,7 @@ def add_to_totals(
         total.add(weighted_terms, count)
 
 
-def take_step(
-    state: TrainState, x: torch.Tensor, beta: float, totals: tuple[StepTotals, ...]
-) -> bool:
+def take_step(state: TrainState, batch: Batch, beta: float, totals: tuple[StepTotals, ...]) -> bool:
     """One Adam step on the configured objective's loss (`batch_loss`; for the ELBO,
     -mean(log p(x|z) - beta * KL)). Returns False if skipped.
 
@@ -64,6 +63,7 @@ def take_step(
     `handle_skip` for what happens when they persist.
     """
     model, optimizer, config = state.model, state.optimizer, state.config
+    x = batch.x
     fused = state.fast_path is not None and not has_hooks(model)
     if fused:  # the hand-written gradient fills .grad itself; no graph is built
         loss, reconstruction, kl = state.fast_path.loss_and_grads(
@@ -73,6 +73,7 @@ def take_step(
         loss, reconstruction, kl = batch_loss(
             model,
             x,
+            y=batch.y,
             kl_weight=beta,
             objective=config.objective,
             num_samples=config.iw_train_samples,
