@@ -59,6 +59,8 @@ class ProgressBar(TrainCallback):
                 f", val ELBO {metrics['val_elbo_nats']:.2f} nats "
                 f"({metrics['val_bits_per_dim']:.4f} bits/dim)"
             )
+        if "val_accuracy" in metrics:
+            line += f", val accuracy {100 * metrics['val_accuracy']:.2f}%"
         line += f", {metrics['train_samples_per_second']:.0f} samples/s"
         if self.bar is not None:
             self.bar.write(line, file=sys.stderr)

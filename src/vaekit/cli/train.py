@@ -266,6 +266,8 @@ def _summarize(state, run_dir: Path, pictures: list[str]) -> None:
             f"validation ELBO {last['val_elbo_nats']:.2f} nats/example "
             f"({last['val_bits_per_dim']:.4f} bits/dim)"
         )
+    if "val_accuracy" in last:
+        print(f"validation accuracy {100 * last['val_accuracy']:.2f}%")
     print(f"run written to {run_dir} ({', '.join(pictures)})", file=sys.stdout)
 
 

@@ -35,7 +35,7 @@ def write_run_report(
     if history:
         columns = [
             c
-            for c in ("epoch", "train_loss", "val_elbo_nats", "val_bits_per_dim")
+            for c in ("epoch", "train_loss", "val_elbo_nats", "val_bits_per_dim", "val_accuracy")
             if c in history[0]
         ]
         lines += ["", "## Training (per epoch; nats per example)", ""]

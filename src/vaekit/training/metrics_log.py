@@ -20,6 +20,7 @@ COLUMN_ORDER = (
     "train_kl_nats",
     "val_elbo_nats",
     "val_bits_per_dim",
+    "val_accuracy",
     "epoch_seconds",
     "train_samples_per_second",
     "skipped_steps",
