@@ -125,3 +125,11 @@ def test_a_bernoulli_likelihood_needs_values_in_the_unit_interval(digits):
     model = tiny(likelihood="bernoulli", random_state=0).fit(x_train / 16)
     assert model.transform(x_train[:4] / 16).shape == (4, 2)
     assert np.isin(model.sample(5, random_state=0), (0.0, 1.0)).all()
+
+
+@pytest.mark.parametrize("prior", ["mog", "vamp"])
+def test_a_learned_prior_fits_scores_and_samples(digits, prior):
+    x_train, x_test, *_ = digits
+    model = tiny(prior=prior, random_state=0).fit(x_train[:200])
+    assert np.isfinite(model.score_samples(x_test[:5])).all()
+    assert model.sample(3, random_state=0).shape == (3, 64)

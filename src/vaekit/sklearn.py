@@ -95,7 +95,7 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         """Train on the rows of X (n, d); y is ignored. Returns self."""
         X = validate_data(self, X, dtype=np.float64)
         self._set_scaling(X)
-        x = self._to_model_units(X).float()
+        x = self._to_model_units(X, "cpu").float()  # fit() moves each batch to the model
         seed = int(check_random_state(self.random_state).randint(MAX_SEED))
         config = VAEConfig(
             input_shape=(X.shape[1],),
@@ -147,22 +147,22 @@ class VAETransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     # ----- the fitted model ----------------------------------------------------------------
 
-    def _to_model_units(self, X: np.ndarray) -> torch.Tensor:
-        """X (n, d) in the user's units -> float64 tensor the model reads."""
+    def _to_model_units(self, X: np.ndarray, device: torch.device | str) -> torch.Tensor:
+        """X (n, d) in the user's units -> float64 tensor the model reads, on `device`."""
         scaled = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
-        return torch.tensor(scaled, dtype=torch.float64, device=self._device)
+        return torch.tensor(scaled, dtype=torch.float64, device=device)
 
     def _to_user_units(self, x: torch.Tensor) -> np.ndarray:
         return x.detach().cpu().numpy() * self.scale_ + self.mean_
 
     @property
     def _device(self) -> torch.device:
-        return next(self.model_.parameters()).device if hasattr(self, "model_") else "cpu"
+        return next(self.model_.parameters()).device
 
     def _checked(self, X: Any) -> torch.Tensor:
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self._to_model_units(X)
+        return self._to_model_units(X, self._device)
 
     @torch.no_grad()
     def transform(self, X: Any) -> np.ndarray:  # noqa: N803
