@@ -7,8 +7,9 @@ vaekit's fit() for the same epochs and seeds, in one run; only `prior` differs (
 learned diagonal Gaussians; `vamp`: the VampPrior with --pseudo-inputs learned pseudo-inputs,
 500 by default as in Tomczak & Welling 2018; both have their KL estimated by Monte Carlo, so
 they train on the autograd path; N(0, I) uses the fused MLP gradient). Each model is scored
-on the protocol's fixed-binarized
-test set: -ELBO on all of it, NLL with K importance samples on the first --eval-limit images.
+on the protocol's fixed-binarized test set: -ELBO on all of it, NLL with K importance
+samples on the first --eval-limit images. The figures in docs/ were run with --threads 1
+(other jobs shared the machine: two threads slow down when they are oversubscribed).
 
     python -m benchmarks.priors                                   # the figures in docs/
     python -m benchmarks.priors --epochs 1 --seeds 0 --iw-samples 50 --eval-limit 200 \\
