@@ -11,7 +11,7 @@ on the protocol's fixed-binarized test set: -ELBO on all of it, NLL with K impor
 samples on the first --eval-limit images. The figures in docs/ were run with --threads 1
 (other jobs shared the machine: two threads slow down when they are oversubscribed).
 
-    python -m benchmarks.priors                                   # the figures in docs/
+    python -m benchmarks.priors --threads 1                       # the figures in docs/
     python -m benchmarks.priors --epochs 1 --seeds 0 --iw-samples 50 --eval-limit 200 \\
         --out /tmp/priors.md                                      # a quick look
 """
