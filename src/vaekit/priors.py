@@ -111,7 +111,9 @@ class VampPrior(nn.Module):
     The model config holds no data statistics, so no start at the data mean is possible here.
     """
 
-    def __init__(self, model: nn.Module, num_pseudo_inputs: int, input_shape: tuple[int, ...]):
+    def __init__(
+        self, model: nn.Module, num_pseudo_inputs: int, input_shape: tuple[int, ...]
+    ) -> None:
         super().__init__()
         start = 0.5 + 0.01 * torch.randn(num_pseudo_inputs, *input_shape)
         self.pseudo_inputs = nn.Parameter(start)
