@@ -163,3 +163,8 @@ def test_cli_trains_a_vamp_prior_and_refuses_pseudo_inputs_without_it(tmp_path, 
     assert capsys.readouterr().err == (
         "vaekit: error: --pseudo-inputs (6) applies to prior 'vamp' only, not 'mog'\n"
     )
+    code = main([*argv, "--out", str(tmp_path / "ae"), "--model", "ae", "--pseudo-inputs", "6"])
+    assert code == EXIT_USER_ERROR
+    assert (
+        capsys.readouterr().err == "vaekit: error: --pseudo-inputs does not apply to --model ae\n"
+    )

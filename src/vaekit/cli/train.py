@@ -341,7 +341,9 @@ def _build_model(
     accepted = {f.name for f in dataclasses.fields(cls.config_class)}
     given = _given(args, MODEL_FLAGS)
     for key in given.keys() - accepted:
-        raise ConfigError(f"--{key.replace('_', '-')} does not apply to --model {name}")
+        # a field name with "_" becomes its flag in cli.main (num_pseudo_inputs: --pseudo-inputs)
+        flag = key if "_" in key else f"--{key}"
+        raise ConfigError(f"{flag} does not apply to --model {name}")
     # a preset's fields for another model (e.g. --preset fast --model vae) are left out
     fields = {k: v for k, v in (preset.model_fields if preset else {}).items() if k in accepted}
     config = cls.config_class(input_shape=spec.shape, likelihood=likelihood, **{**fields, **given})
