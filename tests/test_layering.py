@@ -23,6 +23,7 @@ LAYERS = {
     "models": 3,
     **dict.fromkeys(("training", "evaluation", "sampling", "compression", "features"), 4),
     "reporting": 5,
+    "sklearn": 5,  # the scikit-learn estimator: on top of training, sampling; below the CLI
     "cli": 6,
     "__main__": 7,  # `python -m vaekit`: the command itself
 }

@@ -1,4 +1,5 @@
-"""Priors p(z): modules that return a distribution over the latent vector."""
+"""Priors p(z): modules that return a distribution over the latent vector: N(0, I), a learned
+mixture of Gaussians, and the VampPrior (a mixture of the model's own posteriors)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,41 @@ class MixturePrior(nn.Module):
         return GaussianMixture(self.logits, self.means, self.log_vars)
 
 
+class VampPrior(nn.Module):
+    """The VampPrior (Tomczak & Welling 2018): p(z) = (1/K) sum_k q(z | u_k), the model's own
+    posterior at K learned pseudo-inputs u_k, each of the model's input shape.
+
+    `pseudo_inputs` (K, *input_shape) is this module's parameter; the encoder belongs to the
+    model. The model is held as a plain attribute, not a submodule: the module tree stays a
+    tree (model -> prior, never back), state_dict holds the pseudo-inputs alone, and
+    `copy.deepcopy(model)` (EMA and evaluation copies) gives a prior that calls the copy's
+    encoder, because deepcopy maps the reference through its memo.
+
+    The pseudo-inputs start at 0.5 plus N(0, 0.01^2) noise per value: the middle of the [0, 1]
+    pixel range, all nearly alike, so the prior starts as (almost) one posterior and the
+    gradient spreads the K copies apart. The paper's code also starts from small noise
+    (std 0.01) but clips the pseudo-inputs to [0, 1] with a hardtanh; vaekit leaves them
+    unconstrained (a clipped value gets no gradient, and standardized tables have no range).
+    The model config holds no data statistics, so no start at the data mean is possible here.
+    """
+
+    def __init__(
+        self, model: nn.Module, num_pseudo_inputs: int, input_shape: tuple[int, ...]
+    ) -> None:
+        super().__init__()
+        start = 0.5 + 0.01 * torch.randn(num_pseudo_inputs, *input_shape)
+        self.pseudo_inputs = nn.Parameter(start)
+        object.__setattr__(self, "model", model)  # bypasses nn.Module's submodule registration
+
+    def forward(self) -> GaussianMixture:
+        posterior = self.model.encode(self.pseudo_inputs)  # batch (K,), event (D,)
+        equal_logits = self.pseudo_inputs.new_zeros(self.pseudo_inputs.shape[0])  # (K,)
+        return GaussianMixture(equal_logits, posterior.loc, posterior.log_var)
+
+    def extra_repr(self) -> str:
+        return f"num_pseudo_inputs={self.pseudo_inputs.shape[0]}"
+
+
 def standard_normal_prior(config: Any, model: nn.Module) -> StandardNormalPrior:
     return StandardNormalPrior(config.latent_dim)
 
@@ -100,8 +136,16 @@ def mixture_prior(config: Any, model: nn.Module) -> MixturePrior:
     return MixturePrior(config.latent_dim)
 
 
+def vamp_prior(config: Any, model: nn.Module) -> VampPrior:
+    return VampPrior(model, config.num_pseudo_inputs, tuple(config.input_shape))
+
+
 # name -> factory(model config, model) -> prior module. A factory gets the model so that a
 # prior may be built from the model's own parts (a VampPrior encodes pseudo-inputs); it
 # must not register the model as a submodule (that would make the module tree a cycle).
 PriorFactory = Callable[[Any, nn.Module], nn.Module]
-PRIORS: dict[str, PriorFactory] = {"standard_normal": standard_normal_prior, "mog": mixture_prior}
+PRIORS: dict[str, PriorFactory] = {
+    "standard_normal": standard_normal_prior,
+    "mog": mixture_prior,
+    "vamp": vamp_prior,
+}

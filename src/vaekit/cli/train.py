@@ -29,7 +29,7 @@ from vaekit.data.load import absolute_source
 from vaekit.errors import CheckpointError, ConfigError
 from vaekit.likelihoods import BINARY_LIKELIHOODS, LIKELIHOODS, default_likelihood
 from vaekit.models import MODELS, LatentVariableModel, read_model_config
-from vaekit.models.config import ARCHITECTURES
+from vaekit.models.config import ARCHITECTURES, DEFAULT_PSEUDO_INPUTS, MAX_PSEUDO_INPUTS
 from vaekit.objectives import OBJECTIVES
 from vaekit.priors import PRIORS
 from vaekit.training import TrainConfig, fit, has_checkpoint
@@ -108,7 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # flags that default to None so that a preset's value shows through unless one is given;
 # the model's or TrainConfig's own default applies when neither sets them
 MODEL_FLAGS = ("arch", "latent_dim", "hidden_dims", "conv_channels", "activation", "linear_skip",
-               "num_latent_layers", "state_dim", "prior")  # fmt: skip
+               "num_latent_layers", "state_dim", "prior", "num_pseudo_inputs")  # fmt: skip
 TRAIN_FLAGS = ("epochs", "batch_size", "lr", "beta", "kl_warmup_epochs", "grad_clip",
                "objective", "iw_train_samples", "free_bits", "lr_schedule", "lr_warmup_steps",
                "lr_final_factor", "ema_decay", "early_stopping_patience",
@@ -138,6 +138,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--prior", default=None, choices=tuple(PRIORS), help="p(z) (default standard_normal)"
+    )
+    parser.add_argument(
+        "--pseudo-inputs",
+        dest="num_pseudo_inputs",
+        type=int_in(1, MAX_PSEUDO_INPUTS),
+        default=None,
+        help=f"--prior vamp: learned pseudo-inputs K ({DEFAULT_PSEUDO_INPUTS})",
     )
     parser.add_argument(
         "--likelihood",
@@ -336,7 +343,9 @@ def _build_model(
     accepted = {f.name for f in dataclasses.fields(cls.config_class)}
     given = _given(args, MODEL_FLAGS)
     for key in given.keys() - accepted:
-        raise ConfigError(f"--{key.replace('_', '-')} does not apply to --model {name}")
+        # a field name with "_" becomes its flag in cli.main (num_pseudo_inputs: --pseudo-inputs)
+        flag = key if "_" in key else f"--{key}"
+        raise ConfigError(f"{flag} does not apply to --model {name}")
     # a preset's fields for another model (e.g. --preset fast --model vae) are left out
     fields = {k: v for k, v in (preset.model_fields if preset else {}).items() if k in accepted}
     config = cls.config_class(input_shape=spec.shape, likelihood=likelihood, **{**fields, **given})

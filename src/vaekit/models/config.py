@@ -71,15 +71,31 @@ class AEConfig:
         return config_from_dict(cls, payload)
 
 
+# the VampPrior's K in Tomczak & Welling (2018)
+DEFAULT_PSEUDO_INPUTS = 500
+MAX_PSEUDO_INPUTS = 100_000
+
+
 @dataclass(frozen=True)
 class VAEConfig(AEConfig):
-    """AEConfig plus the prior p(z)."""
+    """AEConfig plus the prior p(z). num_pseudo_inputs is the VampPrior's K (prior "vamp"
+    only: another prior refuses a value other than the default)."""
 
     prior: str = "standard_normal"
+    num_pseudo_inputs: int = DEFAULT_PSEUDO_INPUTS
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_choice("prior", self.prior, tuple(PRIORS))
+        count = self.num_pseudo_inputs
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise ConfigError(f"num_pseudo_inputs must be an integer, got {count!r}")
+        if not 1 <= count <= MAX_PSEUDO_INPUTS:
+            raise ConfigError(f"num_pseudo_inputs must be in 1..{MAX_PSEUDO_INPUTS}, got {count}")
+        if self.prior != "vamp" and count != DEFAULT_PSEUDO_INPUTS:
+            raise ConfigError(
+                f"num_pseudo_inputs ({count}) applies to prior 'vamp' only, not {self.prior!r}"
+            )
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

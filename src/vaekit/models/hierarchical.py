@@ -49,6 +49,11 @@ class HVAEConfig(VAEConfig):
             raise ConfigError(f"num_latent_layers must be in 1..64, got {self.num_latent_layers}")
         if not 1 <= self.state_dim <= MAX_WIDTH:
             raise ConfigError(f"state_dim must be in 1..{MAX_WIDTH}, got {self.state_dim}")
+        if self.prior == "vamp":  # q(z_L | x) is not what encode returns (all L layers)
+            raise ConfigError(
+                "prior 'vamp' does not apply to the hierarchical VAE (its top layer's "
+                "posterior is not the encoder's output); use prior 'mog' or 'standard_normal'"
+            )
 
 
 def soft_clamp(value: torch.Tensor, bound: float = LOG_VAR_BOUND) -> torch.Tensor:
