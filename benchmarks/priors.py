@@ -79,7 +79,8 @@ def write_report(args, info, rows) -> None:
         "",
         f"The canonical MLP VAE (784-400-(20,20), Bernoulli decoder), trained by vaekit's fit() "
         f"for {args.epochs} epochs (Adam 1e-3, batch 128, dynamic binarization, 55,000 "
-        f"training images), {args.threads} threads, on a shared 2-core machine. `mog` is the "
+        f"training images), {args.threads} thread{'s' * (args.threads != 1)}, on a shared "
+        "2-core machine. `mog` is the "
         "learned mixture of 16 diagonal Gaussians (`--prior mog`); `vamp` is the VampPrior "
         f"with {args.pseudo_inputs} learned pseudo-inputs (`--prior vamp --pseudo-inputs "
         f"{args.pseudo_inputs}`); both have their KL by one-sample Monte Carlo (autograd "
