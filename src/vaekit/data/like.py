@@ -49,7 +49,7 @@ def read_like(config: DataConfig, spec: DataSpec, path: str | Path) -> Split:
         raise DataError(
             f"{path}: examples are {examples.kind}s of shape {shape}, the run was trained on "
             f"{spec.kind}s of shape {spec.shape}"
-            + (" (store images as (N, H, W) or (N, C, H, W))" if spec.kind == "image" else "")
+            + (" (store images as (N, H, W) or (N, C, H, W))" if examples.kind != spec.kind else "")
         )
     x = examples.x
     if spec.kind == "table":
