@@ -33,8 +33,8 @@ def seeded() -> torch.Generator:
 def digits_model():
     data = load_data(DataConfig(source="digits"))
     torch.manual_seed(0)
-    model = VAE(VAEConfig(input_shape=data.spec.shape, latent_dim=8, hidden_dims=(128,)))
-    fit(model, data, TrainConfig(epochs=25, batch_size=64, lr=3e-3, seed=0))
+    model = VAE(VAEConfig(input_shape=data.spec.shape, latent_dim=8, hidden_dims=(64,)))
+    fit(model, data, TrainConfig(epochs=6, batch_size=64, lr=5e-3, seed=0))
     return model.eval(), data
 
 
