@@ -70,13 +70,14 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"{data.spec.source} has no labels: a linear probe needs them")
     pixels_train = train.x.flatten(1).numpy()
     pixels_test = test.x.flatten(1).numpy()
+    raw = "raw pixels" if data.spec.kind == "image" else "raw inputs"
     pca = PCA(n_components=min(model.latent_dim, pixels_train.shape[1]), random_state=args.seed)
     feature_sets = {
         f"latent means ({model.latent_dim})": (
             posterior_means(model, train.x, batch_size=args.batch_size).numpy(),
             posterior_means(model, test.x, batch_size=args.batch_size).numpy(),
         ),
-        f"raw pixels ({pixels_train.shape[1]})": (pixels_train, pixels_test),
+        f"{raw} ({pixels_train.shape[1]})": (pixels_train, pixels_test),
         f"PCA ({pca.n_components})": (pca.fit_transform(pixels_train), pca.transform(pixels_test)),
     }
     budgets = list(dict.fromkeys(args.labels_per_class))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 from pathlib import Path
 
@@ -21,6 +22,15 @@ from vaekit.data.standardize import standardize
 from vaekit.errors import DataError
 
 
+def _csv_header(path: Path) -> list[str]:
+    """The cells of a CSV file's first line (no header check: read_csv_table does that)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot read the CSV header ({exc})") from exc
+
+
 def _read(path: Path, config: DataConfig, spec: DataSpec) -> RawExamples:
     """Every example of a .npy/.npz/.csv file or an image folder, unsplit, read with the
     run's options (its label column, its --input-shape)."""
@@ -30,6 +40,8 @@ def _read(path: Path, config: DataConfig, spec: DataSpec) -> RawExamples:
     if reader is None:
         raise DataError(f"{path}: unsupported file type; use .npy, .npz, .csv or an image folder")
     label_column = config.label_column if reader is read_csv_table else None
+    if label_column is not None and label_column not in _csv_header(path):
+        label_column = None  # new data to score need no labels
     return reader(path, dataclasses.replace(config, source=str(path), label_column=label_column))
 
 
