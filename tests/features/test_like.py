@@ -63,3 +63,17 @@ def test_other_shapes_and_missing_files_are_data_errors(image_file, tmp_path):
         load_like(data.config, data.spec, wrong)
     with pytest.raises(DataError, match="no such file"):
         load_like(data.config, data.spec, tmp_path / "absent.npy")
+
+
+def test_new_rows_without_the_runs_label_column_are_read_unlabelled(tmp_path):
+    rows = np.random.RandomState(1).normal(size=(60, 3))
+    labelled = tmp_path / "labelled.csv"
+    np.savetxt(labelled, np.c_[rows, np.arange(60) % 2], delimiter=",", header="a,b,c,label",
+               comments="", fmt="%.6f")  # fmt: skip
+    plain = tmp_path / "plain.csv"
+    np.savetxt(plain, rows, delimiter=",", header="a,b,c", comments="", fmt="%.6f")
+    data = load_data(DataConfig(source=str(labelled), label_column="label"))
+    with_labels = load_like(data.config, data.spec, labelled)
+    without = load_like(data.config, data.spec, plain)
+    assert with_labels.y is not None and without.y is None
+    assert torch.equal(with_labels.x, without.x)
