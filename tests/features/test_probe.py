@@ -13,7 +13,7 @@ from vaekit.features import draw_per_class, linear_probe
 @pytest.fixture(scope="module")
 def digits():
     x, y = load_digits(return_X_y=True)
-    return x[:1200], y[:1200], x[1200:], y[1200:]
+    return x[:600], y[:600], x[1200:], y[1200:]
 
 
 def direct_accuracy(train, y_train, test, y_test):
