@@ -6,11 +6,14 @@
 (b) One-class: for each class c, a model trained on class c's training images alone (the
     first 55,000 images' class-c share, about 5,500), scoring all 10,000 test images; AUROC
     of "not c" against c (higher score = more anomalous), per class and mean. Variants: a
-    VAE with a Bernoulli likelihood on grey values, the same on dynamically binarized
-    inputs (scored on the test binarization), and a plain AE (reconstruction error).
+    VAE with a Bernoulli likelihood on grey values, one with a discretized logistic on the
+    8-bit values, and a plain AE (reconstruction error); `--oneclass-variants` picks others
+    (binarized inputs, conv networks) for the levers.
 (c) OOD: a VAE trained on all of Fashion-MNIST against sklearn's digits framed as MNIST
     does (8x8 upscaled to a 20x20 box, centred by centre of mass in 28x28, [0, 1]), uniform
-    noise and constant images; AUROC of raw NLL and of the score against the test set.
+    noise and constant images; AUROC of the raw NLL and of both corrections against the
+    test set. Every figure names its rule: "binarization excess" and "NLL - zlib bits" are
+    the two rules of vaekit.features.anomaly, computed for every VAE whatever its own rule.
 
     python -m benchmarks.representations                  # the figures in docs/benchmarks/
     python -m benchmarks.representations --parts ood --ood-epochs 1 --out /tmp/r.md  # quick
