@@ -82,6 +82,10 @@ def base_arguments(command: str, run: Path, root: Path, out: Path) -> dict[str, 
                        "out": ["-o", f"{out}.npy"]},
         "bench-codecs": {"run_dir": [str(run)], "limit": ["--limit", "10"],
                          "no_generic": ["--no-generic"]},
+        "probe": {"run_dir": [str(run)], "labels_per_class": ["--labels-per-class", "3"],
+                  "draws": ["--draws", "1"], "json": ["--json"]},
+        "score": {"run_dir": [str(run)], "data": ["--data", str(root / "bits.npy")],
+                  "iw_samples": ["--iw-samples", "2"], "out": ["--out", f"{out}.csv"]},
     }[command]  # fmt: skip
 
 

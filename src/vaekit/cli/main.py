@@ -25,6 +25,8 @@ COMMANDS = {
     "interpolate": ("interpolate", "decode a latent path between two examples"),
     "traverse": ("traverse", "vary one latent coordinate at a time"),
     "encode": ("encode", "posterior means/log-variances of a split to .npz"),
+    "probe": ("probe", "linear-probe accuracy of the latent means, raw pixels and PCA"),
+    "score": ("score", "per-example ELBO, NLL and anomaly score to CSV"),
     "compress": ("compress", "code images into a .vkz file (lossless bits-back, or lossy)"),
     "decompress": ("decompress", "restore the array a .vkz file was made from"),
     "bench-codecs": ("bench_codecs", "bits/dim of the model's code against generic codecs"),

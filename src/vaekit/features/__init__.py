@@ -1,0 +1,26 @@
+"""Features of a trained model: latent posterior means, a linear probe, anomaly scores."""
+
+from vaekit.features.anomaly import (
+    AnomalyScores,
+    anomaly_scores,
+    binary_entropy_nats,
+    compressed_nats,
+    reconstruction_errors,
+    score_rule,
+)
+from vaekit.features.latents import posterior_means
+from vaekit.features.probe import ProbeRow, draw_per_class, linear_probe, probe_accuracy
+
+__all__ = [
+    "AnomalyScores",
+    "ProbeRow",
+    "anomaly_scores",
+    "binary_entropy_nats",
+    "compressed_nats",
+    "draw_per_class",
+    "linear_probe",
+    "posterior_means",
+    "probe_accuracy",
+    "reconstruction_errors",
+    "score_rule",
+]
