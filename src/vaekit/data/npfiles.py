@@ -101,8 +101,8 @@ def _npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray |
 
 
 def read_npz(path: Path, config: DataConfig) -> RawExamples:
-    """A .npz with examples under x, images, data or mean; optional labels under y, labels or targets
-    (any pairing); an optional `split` member (0 train, 1 val, 2 test per example) fixes
+    """A .npz with examples under x, images, data or mean; optional labels under y, labels or
+    targets (any pairing); an optional `split` member (0 train, 1 val, 2 test per example) fixes
     the split."""
     if _magic(path).startswith(NPY_MAGIC):
         raise DataError(f"{path}: is a .npy array, not an .npz archive; rename it to .npy")
