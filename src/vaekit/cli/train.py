@@ -71,6 +71,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--val-size", type=positive_int(), default=None)
     parser.add_argument(
+        "--labelled-repeats",
+        type=positive_int(1000),
+        default=1,
+        metavar="R",
+        help="semi-supervised: each labelled training example appears R times per epoch (1)",
+    )
+    parser.add_argument(
         "--labels-per-class",
         type=positive_int(),
         default=None,
@@ -310,6 +317,7 @@ def _data_config(args: argparse.Namespace) -> DataConfig:
         dequantize=args.dequantize,
         input_shape=None if args.input_shape is None else tuple(args.input_shape),
         labels_per_class=args.labels_per_class,
+        labelled_repeats=args.labelled_repeats,
     )
 
 

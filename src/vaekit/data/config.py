@@ -85,6 +85,9 @@ class DataConfig:
     labels_per_class: semi-supervised learning: keep this many labels per class in the
         training split (chosen with a generator seeded by `seed`) and mark the others -1,
         unknown; val and test keep all theirs. None keeps every label.
+    labelled_repeats: semi-supervised learning: each labelled training example appears this
+        many times per epoch (copies appended to the training split), so that uniformly
+        drawn batches hold more labelled rows; 1 keeps the split as it is.
     """
 
     source: str = "digits"
@@ -97,6 +100,7 @@ class DataConfig:
     dequantize: bool = True
     input_shape: tuple[int, ...] | None = None
     labels_per_class: int | None = None
+    labelled_repeats: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source:
@@ -109,6 +113,9 @@ class DataConfig:
         _check_optional_positive_int("train_limit", self.train_limit)
         _check_optional_positive_int("eval_limit", self.eval_limit)
         _check_optional_positive_int("labels_per_class", self.labels_per_class)
+        _check_optional_positive_int("labelled_repeats", self.labelled_repeats)
+        if self.labelled_repeats is None:
+            raise ConfigError("labelled_repeats must be a positive integer, got None")
         if self.label_column is not None and (
             not isinstance(self.label_column, str) or not self.label_column
         ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from vaekit.data.splits import Split
 from vaekit.errors import ConfigError, DataError
 
 UNKNOWN_LABEL = -1
@@ -35,3 +36,13 @@ def keep_labels_per_class(
         chosen = members[torch.randperm(members.numel(), generator=generator)[:per_class]]
         hidden[chosen] = label
     return hidden
+
+
+def repeat_labelled(split: Split, repeats: int, source: str) -> Split:
+    """The split with repeats - 1 more copies of each labelled example (y >= 0) appended:
+    (N + (repeats - 1) * N_labelled, ...). ConfigError when no example is labelled."""
+    if split.y is None or not bool((split.y >= 0).any()):
+        raise ConfigError(f"labelled_repeats={repeats} needs labelled training examples; "
+                          f"{source} has none")  # fmt: skip
+    index = torch.nonzero(split.y >= 0).flatten().repeat(repeats - 1)
+    return Split(torch.cat([split.x, split.x[index]]), torch.cat([split.y, split.y[index]]))

@@ -1,0 +1,256 @@
+"""Semi-supervised Fashion-MNIST: test accuracy of M2 and M1+M2 (Kingma et al. 2014), few labels.
+
+Every model row trains through the `vaekit` command line (in-process) for a fixed time
+budget and is scored by `vaekit eval` on the real 10,000-image test split. Baselines use the
+same labelled examples (the ones `--labels-per-class` keeps, seed 0): logistic regression on
+raw pixels, and the M2 classifier network trained on the labels alone.
+
+Each training run takes /work/wt/heavy.lock (or --lock) while it runs, so that runs of other
+benchmarks on the same machine do not overlap with it.
+
+    python -m benchmarks.semi_supervised            # every row (about 40 minutes, 2 cores)
+    python -m benchmarks.semi_supervised --rows m2-100 baselines
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import io
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from sklearn.linear_model import LogisticRegression
+
+from benchmarks.machine_info import announce_run, write_results
+from vaekit.cli.main import main as vaekit_main
+from vaekit.data import DataConfig, binarize_batch, load_data
+from vaekit.models.m2 import M2Config, build_classifier
+
+OUT_DIR = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
+DATA = "fashion-mnist"
+M2_FLAGS = ["--model", "m2", "--latent-dim", "50", "--hidden-dims", "500", "500"]
+M2_FLAGS += ["--batch-size", "100", "--lr", "1e-3", "--epochs", "1000", "--quiet"]
+BINARY = ["--binarize", "dynamic"]
+# name -> (what it shows, labels per class, extra flags, training seconds)
+M2_ROWS = {
+    "m2-100": ("M2, MLP classifier, binarized", 100, BINARY, 240),
+    "m2-10": ("M2, MLP classifier, binarized", 10, BINARY, 240),
+    "m2-100-conv": (
+        "M2, conv classifier",
+        100,
+        [*BINARY, "--classifier-arch", "conv", "--conv-channels", "32", "64"],
+        240,
+    ),
+    "m2-100-grey": (
+        "M2, grey-level inputs (Bernoulli on [0, 1])",
+        100,
+        ["--likelihood", "bernoulli"],
+        240,
+    ),
+    "m2-100-repeats": (
+        "M2, labelled examples x10 per epoch",
+        100,
+        [*BINARY, "--labelled-repeats", "10"],
+        240,
+    ),
+    "m2-100-alpha": (
+        "M2, alpha x 3 (1.65 per labelled row)",
+        100,
+        [*BINARY, "--classifier-weight", "16.5"],
+        240,
+    ),
+    "m2-100-long": ("M2, MLP classifier, binarized, twice as long", 100, BINARY, 480),
+    "m2-100-conv-repeats": (
+        "M2, conv classifier, labelled x10, twice as long",
+        100,
+        [
+            *BINARY,
+            "--classifier-arch",
+            "conv",
+            "--conv-channels",
+            "32",
+            "64",
+            "--labelled-repeats",
+            "10",
+        ],
+        480,
+    ),
+}
+M1_SECONDS = 150
+M1M2_SECONDS = 120
+
+
+@contextlib.contextmanager
+def heavy_lock(path: Path):
+    """Hold an exclusive flock on `path` (the lock `flock(1)` takes) for the block."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def vaekit(argv: list[str], lock: Path) -> str:
+    """Run one `vaekit` command in-process under the lock; its stdout. Raises on failure."""
+    out = io.StringIO()
+    with heavy_lock(lock), contextlib.redirect_stdout(out):
+        code = vaekit_main(argv)
+    if code != 0:
+        raise RuntimeError(f"vaekit {' '.join(argv)} exited {code}")
+    return out.getvalue()
+
+
+def train_and_eval(run: Path, flags: list[str], seconds: float, lock: Path) -> dict:
+    started = time.perf_counter()
+    argv = ["train", "--data", DATA, "--out", str(run), "--time-budget", str(seconds)]
+    vaekit([*argv, *flags], lock)
+    train_seconds = time.perf_counter() - started
+    report = json.loads(vaekit(["eval", str(run), "--json", "--quiet"], lock))
+    epochs = len((run / "metrics.csv").read_text().splitlines()) - 1
+    return {
+        "accuracy": report["accuracy"],
+        "test_elbo_nats": report["elbo_nats"],
+        "train_seconds": train_seconds,
+        "epochs": epochs,
+    }
+
+
+def labelled_data(per_class: int, binarize: str):
+    data = load_data(DataConfig(source=DATA, binarize=binarize, labels_per_class=per_class))
+    keep = data.train.y >= 0
+    return data.train.x[keep], data.train.y[keep], data.test
+
+
+def logistic_regression(per_class: int) -> float:
+    """Raw grey-level pixels, sklearn's L2-regularized logistic regression (C = 1)."""
+    x, y, test = labelled_data(per_class, "none")
+    model = LogisticRegression(max_iter=2000).fit(x.flatten(1).numpy(), y.numpy())
+    return float(model.score(test.x.flatten(1).numpy(), test.y.numpy()))
+
+
+def classifier_alone(per_class: int, arch: str, steps: int = 2000) -> float:
+    """The M2 classifier network (same widths) trained by Adam on cross-entropy of the
+    labelled examples alone, dynamically binarized like M2's inputs; test accuracy."""
+    x, y, test = labelled_data(per_class, "dynamic")
+    torch.manual_seed(0)
+    config = M2Config(
+        input_shape=(1, 28, 28), classifier_arch=arch, conv_channels=(32, 64), num_classes=10
+    )
+    net = build_classifier(config)
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-4)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(steps):
+        index = torch.randint(x.shape[0], (100,), generator=generator)
+        loss = F.cross_entropy(net(binarize_batch(x[index], generator=generator)), y[index])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        predictions = torch.cat(
+            [net(test.x[i : i + 1000]).argmax(-1) for i in range(0, len(test), 1000)]
+        )
+    return float((predictions == test.y).double().mean())
+
+
+def baselines(lock: Path) -> list[dict]:
+    rows = []
+    for per_class in (100, 10):
+        with heavy_lock(lock):
+            accuracy = logistic_regression(per_class)
+            rows.append({"name": f"logistic regression, raw pixels, {per_class}/class",
+                         "labels_per_class": per_class, "accuracy": accuracy})  # fmt: skip
+            for arch in ("mlp", "conv"):
+                rows.append({"name": f"{arch} classifier on the labels alone, {per_class}/class",
+                             "labels_per_class": per_class,
+                             "accuracy": classifier_alone(per_class, arch)})  # fmt: skip
+        print(rows[-3:], flush=True)
+    return rows
+
+
+def m1_plus_m2(folder: Path, lock: Path, scale: float) -> dict:
+    """M1 (a VAE, latent 50, on grey levels) then M2 on its posterior means, 100/class."""
+    m1, latents, m2 = folder / "m1", folder / "latents.npz", folder / "m1m2"
+    started = time.perf_counter()
+    vaekit(["train", "--data", DATA, "--out", str(m1), "--latent-dim", "50", "--hidden-dims",
+            "600", "600", "--likelihood", "bernoulli", "--epochs", "1000", "--time-budget",
+            str(M1_SECONDS * scale), "--quiet"], lock)  # fmt: skip
+    vaekit(["encode", str(m1), "--split", "all", "--out", str(latents)], lock)
+    argv = ["train", "--data", str(latents), "--model", "m2", "--labels-per-class", "100",
+            "--out", str(m2), "--latent-dim", "50", "--hidden-dims", "500",
+            "--classifier-hidden-dims", "500", "--batch-size", "100", "--lr", "1e-3",
+            "--no-linear-skip", "--early-stopping-patience", "1000", "--epochs", "1000",
+            "--time-budget", str(M1M2_SECONDS * scale), "--quiet"]  # fmt: skip
+    vaekit(argv, lock)
+    report = json.loads(vaekit(["eval", str(m2), "--json", "--quiet"], lock))
+    return {
+        "name": "M1+M2 (M2 on M1's 50-d posterior means)",
+        "labels_per_class": 100,
+        "accuracy": report["accuracy"],
+        "train_seconds": time.perf_counter() - started,
+    }
+
+
+def result_lines(rows: list[dict]) -> list[str]:
+    lines = [
+        "# Semi-supervised Fashion-MNIST: M2 and M1+M2",
+        "",
+        "Test accuracy on the 10,000 Fashion-MNIST test images; the labelled examples are "
+        "the ones `vaekit train --labels-per-class K` keeps (seed 0), the other training "
+        "labels hidden. Model rows train for a fixed time budget on this machine (see below) "
+        "with `--batch-size 100 --lr 1e-3`, M2 with 2x500 MLPs and a 50-d latent, alpha = "
+        "0.1 N / N_labelled unless the row says otherwise. Generated by "
+        "`benchmarks/semi_supervised.py`.",
+        "",
+        "| row | labels/class | test accuracy | training s | epochs |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        seconds = f"{row['train_seconds']:.0f}" if "train_seconds" in row else ""
+        lines.append(
+            f"| {row['name']} | {row['labels_per_class']} | {100 * row['accuracy']:.2f} % "
+            f"| {seconds} | {row.get('epochs', '')} |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    choices = ["baselines", *M2_ROWS, "m1m2"]
+    parser.add_argument("--rows", nargs="+", default=choices, choices=choices)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="multiply every time budget (smoke tests)"
+    )
+    parser.add_argument("--lock", type=Path, default=Path("/work/wt/heavy.lock"))
+    parser.add_argument("--out", type=Path, default=OUT_DIR / "semi_supervised.md")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    info = announce_run()
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name in args.rows:
+            if name == "baselines":
+                rows += baselines(args.lock)
+            elif name == "m1m2":
+                rows.append(m1_plus_m2(folder, args.lock, args.time_scale))
+            else:
+                what, per_class, flags, seconds = M2_ROWS[name]
+                run = folder / name
+                flags = [*M2_FLAGS, "--labels-per-class", str(per_class), *flags]
+                result = train_and_eval(run, flags, seconds * args.time_scale, args.lock)
+                rows.append({"name": what, "key": name, "labels_per_class": per_class,
+                             "flags": flags, **result})  # fmt: skip
+            print(rows[-1], flush=True)
+            write_results(args.out, result_lines(rows), info, {"rows": rows})
+
+
+if __name__ == "__main__":
+    main()
