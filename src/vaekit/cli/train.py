@@ -34,6 +34,7 @@ from vaekit.models.m2 import CLASSIFIER_ARCHS
 from vaekit.objectives import OBJECTIVES
 from vaekit.priors import PRIORS
 from vaekit.training import TrainConfig, fit, has_checkpoint
+from vaekit.training.loop import check_labels
 from vaekit.training.presets import (
     PRESETS,
     Preset,
@@ -258,7 +259,9 @@ def run(args: argparse.Namespace) -> int:
         train_config = _train_config(args, recipe, len(data.train))
         model = _build_model(args, data, recipe)
         train_config.check_model(model)  # fit() checks too; here, before the recipe line
+        check_labels(model, data)
         _announce_table_recipe(args, recipe)
+        _announce_classifier_weight(args, model, data)
     model.to(device)
     logger.info(
         "training %s on %s (%d examples)", type(model).__name__, data.spec.source, len(data.train)
@@ -384,7 +387,7 @@ def _build_model(
 
 def _label_fields(accepted: set[str], data: DataSplits, given: dict) -> dict:
     """The fields a model that reads labels takes from the data: num_classes, and for a
-    classifier_weight not given, the paper's alpha = 0.1 * N_train / N_labelled (printed)."""
+    classifier_weight not given, the paper's alpha = 0.1 * N_train / N_labelled."""
     fields = {}
     if "num_classes" in accepted and data.spec.num_classes is not None:
         fields["num_classes"] = max(2, data.spec.num_classes)
@@ -392,14 +395,20 @@ def _label_fields(accepted: set[str], data: DataSplits, given: dict) -> dict:
     if "classifier_weight" in accepted and "classifier_weight" not in given and labels is not None:
         num_labelled = int((labels >= 0).sum())
         if num_labelled > 0:
-            alpha = 0.1 * len(data.train) / num_labelled
-            fields["classifier_weight"] = alpha
-            print(
-                f"vaekit: classifier weight alpha = 0.1 * {len(data.train)} / {num_labelled} "
-                f"labelled = {alpha:.4g} (set it with --classifier-weight)",
-                file=sys.stderr,
-            )
+            fields["classifier_weight"] = 0.1 * len(data.train) / num_labelled
     return fields
+
+
+def _announce_classifier_weight(args: argparse.Namespace, model, data: DataSplits) -> None:
+    """One stderr line with the default alpha, once the run is known to start."""
+    if args.classifier_weight is not None or not hasattr(model.config, "classifier_weight"):
+        return
+    num_labelled = int((data.train.y >= 0).sum())
+    print(
+        f"vaekit: classifier weight alpha = 0.1 * {len(data.train)} / {num_labelled} labelled "
+        f"= {model.config.classifier_weight:.4g} (set it with --classifier-weight)",
+        file=sys.stderr,
+    )
 
 
 def _resumed_setup(args: argparse.Namespace, run_dir: Path):
