@@ -16,14 +16,19 @@ SMALL += ["--quiet"]
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """An M2 with 5 labels per class and a CVAE, each trained for one epoch on digits."""
+    import torch
+
     from vaekit.cli.main import main
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: a second thread only adds synchronisation
     folder = tmp_path_factory.mktemp("label_runs")
     m2 = ["--model", "m2", "--labels-per-class", "5", "--classifier-hidden-dims", "64"]
     m2 += [*SMALL, "--epochs", "4", "--lr", "3e-3"]  # enough for accuracy well above chance
     assert main(["train", "--out", str(folder / "m2"), *m2]) == 0
     assert main(["train", "--out", str(folder / "cvae"), "--model", "cvae", *SMALL]) == 0
     assert main(["train", "--out", str(folder / "vae"), *SMALL]) == 0
+    torch.set_num_threads(threads)
     return folder
 
 
