@@ -10,7 +10,7 @@ from vaekit.cli.runtime import seeded_generator
 from vaekit.data import DataSplits
 from vaekit.models import LatentVariableModel
 from vaekit.reporting import plot_training_curves, save_image_grid, write_run_report
-from vaekit.sampling import generation_labels, prior_samples, reconstructions
+from vaekit.sampling import prior_samples, reconstructions
 
 
 def write_run_pictures(
@@ -52,9 +52,8 @@ def write_run_pictures(
 def _write_samples(model: LatentVariableModel, run_dir: Path, generator: torch.Generator) -> str:
     """samples.png: 64 prior samples; a model that reads labels gets one class per column
     (its first 8 classes when it has more). Returns the picture's caption."""
-    labels = generation_labels(model, 64)
-    columns = 8
-    if labels is not None:
+    labels, columns = None, 8
+    if model.uses_labels and model.num_classes is not None:
         columns = min(model.num_classes, 8)
         labels = (torch.arange(64) % columns).to(generator.device)
     samples = prior_samples(model, 64, y=labels, generator=generator)
