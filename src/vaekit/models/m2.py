@@ -8,8 +8,9 @@ Per example, the training terms are (section 3.1.2 of the paper):
   so `kl` holds KL_z + log C, the KL of (y, z) to the prior with y observed;
 - unlabelled (y = -1): U(x), summing over every class,
       sum_y q(y | x) log p(x | y, z_y) - [sum_y q(y | x) KL_z(y) + KL(q(y | x) || uniform)];
-- plus `auxiliary_loss` = classifier_weight * -log q(y | x) on labelled rows (eq. 9), which
-  is not part of the bound.
+- plus `auxiliary_loss` on labelled rows, whose batch mean is classifier_weight times the mean
+  of -log q(y | x) over the batch's labelled rows (eq. 9 with alpha per labelled example, as
+  with separate labelled batches); it is not part of the bound.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ class M2Config(AEConfig):
     """AEConfig plus the classifier q(y|x).
 
     num_classes: C (`vaekit train` sets it from the data).
-    classifier_weight: alpha of the classification loss on each labelled row (`vaekit train`
-        defaults it to 0.1 * N_train / N_labelled, the paper's choice).
+    classifier_weight: alpha, the weight of the mean classification loss over a batch's
+        labelled rows (`vaekit train` defaults it to 0.1 * N_train / N_labelled).
     classifier_arch: "mlp" (classifier_hidden_dims) or "conv" (the conv_channels stages,
         then one hidden layer of classifier_hidden_dims[0]); images only for "conv".
     """
@@ -183,7 +184,11 @@ class M2(LatentVariableModel):
             log_px[labelled] = log_px_l
             kl_total[labelled] = kl_l + self.log_num_classes
             nll_y = -log_q[labelled].gather(1, yl[:, None]).squeeze(1)
-            auxiliary[labelled] = self.config.classifier_weight * nll_y
+            # scaled by B / B_labelled, so the batch mean is alpha times the mean cross-entropy
+            # of the labelled rows, as with separate labelled batches (a row-count weighting
+            # would shrink alpha by the labelled fraction, ~1/55 at 1,000 of 55,000 labels)
+            share = batch / xl.shape[0]
+            auxiliary[labelled] = self.config.classifier_weight * share * nll_y
         if not bool(labelled.all()):
             xu, log_qu = x[~labelled], log_q[~labelled]
             num = xu.shape[0]
