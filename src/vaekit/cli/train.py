@@ -161,7 +161,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--classifier-weight",
         type=nonnegative_float(),
         default=None,
-        help="m2: alpha, weight of the classification loss per labelled example "
+        help="m2: alpha, weight of the mean classification loss of a batch's labelled rows "
         "(default 0.1 * N_train / N_labelled)",
     )
     parser.add_argument(
