@@ -51,14 +51,16 @@ def curves_checked_not_drawn(monkeypatch):
 
 @pytest.fixture(scope="module")
 def data_files(tmp_path_factory):
-    """Binary 8x8 images (every likelihood applies to them) and a standardizable table."""
+    """Binary 8x8 images (every likelihood applies to them) and a standardizable table, each
+    with labels of 3 classes, so that models that read labels train like the others."""
     folder = tmp_path_factory.mktemp("matrix_data")
     rng = np.random.default_rng(0)
     images = (rng.random((40, 1, 8, 8)) < 0.4).astype(np.float32)
     table = rng.standard_normal((40, 5)).astype(np.float32)
-    np.save(folder / "images.npy", images)
-    np.save(folder / "table.npy", table)
-    return {"images": folder / "images.npy", "table": folder / "table.npy"}
+    labels = np.arange(40) % 3
+    np.savez(folder / "images.npz", x=images, y=labels)
+    np.savez(folder / "table.npz", x=table, y=labels)
+    return {"images": folder / "images.npz", "table": folder / "table.npz"}
 
 
 def train_argv(data, out, model, objective, likelihood, prior, arch):

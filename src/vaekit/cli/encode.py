@@ -17,11 +17,20 @@ from vaekit.cli.runtime import (
     pick_split,
     run_data,
 )
+from vaekit.data import Split
+from vaekit.data.raw import SPLIT_CODES
 from vaekit.io import write_with_atomic
+from vaekit.sampling import known_labels
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_run_arguments(parser, with_split=True)
+    add_run_arguments(parser, with_split=False)
+    parser.add_argument(
+        "--split",
+        default="test",
+        help="train | val | test | all (default: test); all writes the three splits with a "
+        "split member (0 train, 1 val, 2 test) that `vaekit train --data` keeps",
+    )
     parser.add_argument(
         "--limit", type=positive_int(), default=None, help="encode only the first N examples"
     )
@@ -36,25 +45,43 @@ def run(args: argparse.Namespace) -> int:
     out = check_output(args.out, (".npz",))
     device = apply_runtime(args)
     model = open_model(args.run_dir, device)
-    split = pick_split(
-        run_data(model, eval_limit=args.limit if args.split != "train" else None), args.split
-    )
+    names = list(SPLIT_CODES) if args.split == "all" else [args.split]
+    data = run_data(model, eval_limit=args.limit if "train" not in names else None)
+    parts = [_encode_split(model, pick_split(data, name), args, device) for name in names]
+    arrays = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    if args.split == "all":
+        arrays["split"] = np.concatenate(
+            [np.full(len(part["mean"]), SPLIT_CODES[name]) for name, part in zip(names, parts)]
+        )
+    write_with_atomic(out, lambda tmp: _save_npz(tmp, arrays))
+    print(f"wrote latents of {len(arrays['mean'])} examples ({', '.join(arrays)}) to {out}")
+    return 0
+
+
+def _encode_split(
+    model, split: Split, args: argparse.Namespace, device: torch.device
+) -> dict[str, np.ndarray]:
+    """mean, log_var (when the posterior has one) and labels of the first --limit examples.
+
+    A model that reads labels encodes with the split's labels (a classifying model fills
+    unknown ones with its own choice); the labels written are the split's own."""
     x = split.x[: args.limit] if args.limit else split.x
+    y = None if split.y is None else split.y[: x.shape[0]]
     means, log_vars = [], []
     with torch.inference_mode():
         for start in range(0, x.shape[0], args.batch_size):
-            posterior = model.encode(x[start : start + args.batch_size].to(device))
+            xb = x[start : start + args.batch_size].to(device)
+            yb = None if y is None else y[start : start + args.batch_size].to(device)
+            posterior = model.encode(xb, known_labels(model, xb, yb))
             means.append(posterior.mean.cpu())
             if hasattr(posterior, "log_var"):
                 log_vars.append(posterior.log_var.cpu())
     arrays = {"mean": torch.cat(means).numpy()}
     if log_vars:
         arrays["log_var"] = torch.cat(log_vars).numpy()
-    if split.y is not None:
-        arrays["labels"] = split.y[: x.shape[0]].numpy()
-    write_with_atomic(out, lambda tmp: _save_npz(tmp, arrays))
-    print(f"wrote latents of {x.shape[0]} examples ({', '.join(arrays)}) to {out}")
-    return 0
+    if y is not None:
+        arrays["labels"] = y.numpy()
+    return arrays
 
 
 def _save_npz(tmp, arrays: dict[str, np.ndarray]) -> None:

@@ -29,11 +29,10 @@ def write_run_pictures(
         written["Training curves"] = "training_curves.png"
     if data.spec.kind == "image":
         if model.has_likelihood_bound:
-            samples = prior_samples(model, 64, generator=seeded_generator(seed, device))
-            save_image_grid(samples.cpu(), run_dir / "samples.png")
-            written["Samples from the prior"] = "samples.png"
+            written[_write_samples(model, run_dir, seeded_generator(seed, device))] = "samples.png"
         x = data.val.x[:32].to(device)
-        pairs = torch.stack([x, reconstructions(model, x)], dim=1).flatten(0, 1)
+        y = None if data.val.y is None else data.val.y[:32].to(device)
+        pairs = torch.stack([x, reconstructions(model, x, y)], dim=1).flatten(0, 1)
         save_image_grid(pairs.cpu(), run_dir / "reconstructions.png", num_columns=16)
         written["Validation images (odd columns) and reconstructions (even columns)"] = (
             "reconstructions.png"
@@ -48,3 +47,17 @@ def write_run_pictures(
         pictures=written,
     )
     return [*written.values(), "report.md"]
+
+
+def _write_samples(model: LatentVariableModel, run_dir: Path, generator: torch.Generator) -> str:
+    """samples.png: 64 prior samples; a model that reads labels gets one class per column
+    (its first 8 classes when it has more). Returns the picture's caption."""
+    labels, columns = None, 8
+    if model.uses_labels and model.num_classes is not None:
+        columns = min(model.num_classes, 8)
+        labels = (torch.arange(64) % columns).to(generator.device)
+    samples = prior_samples(model, 64, y=labels, generator=generator)
+    save_image_grid(samples.cpu(), run_dir / "samples.png", num_columns=columns)
+    if labels is None:
+        return "Samples from the prior"
+    return f"Samples from the prior, classes 0..{columns - 1} one per column"

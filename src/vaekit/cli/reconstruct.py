@@ -36,8 +36,10 @@ def run(args: argparse.Namespace) -> int:
     device = apply_runtime(args)
     model = open_model(args.run_dir, device)
     data = run_data(model, eval_limit=args.num_examples if args.split != "train" else None)
-    x = take_examples(pick_split(data, args.split).x, args.num_examples, "-n").to(device)
-    recon = reconstructions(model, x)
+    split = pick_split(data, args.split)
+    x = take_examples(split.x, args.num_examples, "-n").to(device)
+    y = None if split.y is None else split.y[: x.shape[0]].to(device)
+    recon = reconstructions(model, x, y)
     spec = model_data_spec(model)
     if out.suffix.lower() == ".png":
         # row pairs: each original followed by its reconstruction

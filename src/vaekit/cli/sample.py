@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from vaekit.cli.argtypes import MAX_LATENT_SCALE, MAX_SAMPLES, positive_float, positive_int
+from vaekit.cli.argtypes import (
+    INDEX,
+    MAX_LATENT_SCALE,
+    MAX_SAMPLES,
+    positive_float,
+    positive_int,
+)
 from vaekit.cli.outputs import check_output_kind, default_output, save_tensor_output
 from vaekit.cli.runtime import (
     add_device_arguments,
@@ -15,7 +21,7 @@ from vaekit.cli.runtime import (
     open_model,
     seeded_generator,
 )
-from vaekit.sampling import prior_draws, prior_samples
+from vaekit.sampling import generation_labels, prior_draws, prior_samples
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_float(MAX_LATENT_SCALE),
         default=1.0,
         help="scale of the prior's std",
+    )
+    parser.add_argument(
+        "--label",
+        type=INDEX,
+        default=None,
+        help="models with classes (cvae, m2): draw every sample of this class (default: the "
+        "classes in turn)",
     )
     parser.add_argument(
         "--out",
@@ -49,13 +62,16 @@ def run(args: argparse.Namespace) -> int:
     spec = model_data_spec(model)
     out = out or default_output("samples", spec)
     check_output_kind(out, spec)
+    labels = generation_labels(model, args.num_samples, args.label)
     draw = spec.kind == "table" and not args.means  # rows that spread like real rows
     samples = (prior_draws if draw else prior_samples)(
         model,
         args.num_samples,
+        y=None if labels is None else labels.to(device),
         temperature=args.temperature,
         generator=seeded_generator(args.seed, device),
     )
     save_tensor_output(samples, out, spec)
-    print(f"wrote {args.num_samples} samples to {out}")
+    of_class = "" if args.label is None else f" of class {args.label}"
+    print(f"wrote {args.num_samples} samples{of_class} to {out}")
     return 0

@@ -24,15 +24,17 @@ from vaekit.cli.progress import ProgressBar, show_bar
 from vaekit.cli.resume import ignored_flags
 from vaekit.cli.runtime import add_device_arguments, apply_runtime
 from vaekit.cli.signals import stop_on_signals
-from vaekit.data import DataConfig, DataSpec, DataSplits, load_data
+from vaekit.data import DataConfig, DataSplits, load_data
 from vaekit.data.load import absolute_source
 from vaekit.errors import CheckpointError, ConfigError
 from vaekit.likelihoods import BINARY_LIKELIHOODS, LIKELIHOODS, default_likelihood
 from vaekit.models import MODELS, LatentVariableModel, read_model_config
 from vaekit.models.config import ARCHITECTURES, DEFAULT_PSEUDO_INPUTS, MAX_PSEUDO_INPUTS
+from vaekit.models.m2 import CLASSIFIER_ARCHS
 from vaekit.objectives import OBJECTIVES
 from vaekit.priors import PRIORS
 from vaekit.training import TrainConfig, fit, has_checkpoint
+from vaekit.training.loop import check_labels
 from vaekit.training.presets import (
     PRESETS,
     Preset,
@@ -69,6 +71,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: flat uint8/bool arrays of square width are images, others tables)",
     )
     parser.add_argument("--val-size", type=positive_int(), default=None)
+    parser.add_argument(
+        "--labelled-repeats",
+        type=positive_int(1000),
+        default=1,
+        metavar="R",
+        help="semi-supervised: each labelled training example appears R times per epoch (1)",
+    )
+    parser.add_argument(
+        "--labels-per-class",
+        type=positive_int(),
+        default=None,
+        metavar="K",
+        help="semi-supervised: keep K training labels per class, hide the rest (val/test keep "
+        "theirs)",
+    )
     parser.add_argument(
         "--train-limit", type=positive_int(), default=None, help="use the first N training examples"
     )
@@ -108,7 +125,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # flags that default to None so that a preset's value shows through unless one is given;
 # the model's or TrainConfig's own default applies when neither sets them
 MODEL_FLAGS = ("arch", "latent_dim", "hidden_dims", "conv_channels", "activation", "linear_skip",
-               "num_latent_layers", "state_dim", "prior", "num_pseudo_inputs")  # fmt: skip
+               "num_latent_layers", "state_dim", "prior", "num_pseudo_inputs",
+               "classifier_weight", "classifier_arch", "classifier_hidden_dims")  # fmt: skip
 TRAIN_FLAGS = ("epochs", "batch_size", "lr", "beta", "kl_warmup_epochs", "grad_clip",
                "objective", "iw_train_samples", "free_bits", "lr_schedule", "lr_warmup_steps",
                "lr_final_factor", "ema_decay", "early_stopping_patience",
@@ -145,6 +163,23 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         type=int_in(1, MAX_PSEUDO_INPUTS),
         default=None,
         help=f"--prior vamp: learned pseudo-inputs K ({DEFAULT_PSEUDO_INPUTS})",
+    )
+    parser.add_argument(
+        "--classifier-weight",
+        type=nonnegative_float(),
+        default=None,
+        help="m2: alpha, weight of the mean classification loss of a batch's labelled rows "
+        "(default 0.1 * N_train / N_labelled)",
+    )
+    parser.add_argument(
+        "--classifier-arch", default=None, choices=CLASSIFIER_ARCHS, help="m2: q(y|x) (mlp)"
+    )
+    parser.add_argument(
+        "--classifier-hidden-dims",
+        type=WIDTH,
+        nargs="+",
+        default=None,
+        help="m2: classifier widths (500 500; conv: the hidden layer after the conv stages)",
     )
     parser.add_argument(
         "--likelihood",
@@ -229,9 +264,11 @@ def run(args: argparse.Namespace) -> int:
         data = load_data(data_config)
         recipe = _recipe(args, data)
         train_config = _train_config(args, recipe, len(data.train))
-        model = _build_model(args, data.spec, recipe)
+        model = _build_model(args, data, recipe)
         train_config.check_model(model)  # fit() checks too; here, before the recipe line
+        check_labels(model, data)
         _announce_table_recipe(args, recipe)
+        _announce_classifier_weight(args, model, data)
     model.to(device)
     logger.info(
         "training %s on %s (%d examples)", type(model).__name__, data.spec.source, len(data.train)
@@ -274,7 +311,7 @@ def _summarize(state, run_dir: Path, pictures: list[str]) -> None:
             f"({last['val_bits_per_dim']:.4f} bits/dim)"
         )
     if "val_accuracy" in last:
-        print(f"validation accuracy {100 * last['val_accuracy']:.2f}%")
+        print(f"validation accuracy {100 * last['val_accuracy']:.2f} %")
     print(f"run written to {run_dir} ({', '.join(pictures)})", file=sys.stdout)
 
 
@@ -289,6 +326,8 @@ def _data_config(args: argparse.Namespace) -> DataConfig:
         seed=args.seed,
         dequantize=args.dequantize,
         input_shape=None if args.input_shape is None else tuple(args.input_shape),
+        labels_per_class=args.labels_per_class,
+        labelled_repeats=args.labelled_repeats,
     )
 
 
@@ -330,8 +369,9 @@ def _train_config(args: argparse.Namespace, recipe: Preset | None, num_train: in
 
 
 def _build_model(
-    args: argparse.Namespace, spec: DataSpec, preset: Preset | None
+    args: argparse.Namespace, data: DataSplits, preset: Preset | None
 ) -> LatentVariableModel:
+    spec = data.spec
     likelihood = args.likelihood or default_likelihood(spec)
     if likelihood in BINARY_LIKELIHOODS and spec.kind == "table":
         raise ConfigError(
@@ -348,9 +388,36 @@ def _build_model(
         raise ConfigError(f"{flag} does not apply to --model {name}")
     # a preset's fields for another model (e.g. --preset fast --model vae) are left out
     fields = {k: v for k, v in (preset.model_fields if preset else {}).items() if k in accepted}
+    fields.update(_label_fields(accepted, data, given))
     config = cls.config_class(input_shape=spec.shape, likelihood=likelihood, **{**fields, **given})
     torch.manual_seed(args.seed)  # weights depend on the seed alone
     return cls(config)
+
+
+def _label_fields(accepted: set[str], data: DataSplits, given: dict) -> dict:
+    """The fields a model that reads labels takes from the data: num_classes, and for a
+    classifier_weight not given, the paper's alpha = 0.1 * N_train / N_labelled."""
+    fields = {}
+    if "num_classes" in accepted and data.spec.num_classes is not None:
+        fields["num_classes"] = max(2, data.spec.num_classes)
+    labels = data.train.y
+    if "classifier_weight" in accepted and "classifier_weight" not in given and labels is not None:
+        num_labelled = int((labels >= 0).sum())
+        if num_labelled > 0:
+            fields["classifier_weight"] = 0.1 * len(data.train) / num_labelled
+    return fields
+
+
+def _announce_classifier_weight(args: argparse.Namespace, model, data: DataSplits) -> None:
+    """One stderr line with the default alpha, once the run is known to start."""
+    if args.classifier_weight is not None or not hasattr(model.config, "classifier_weight"):
+        return
+    num_labelled = int((data.train.y >= 0).sum())
+    print(
+        f"vaekit: classifier weight alpha = 0.1 * {len(data.train)} / {num_labelled} labelled "
+        f"= {model.config.classifier_weight:.4g} (set it with --classifier-weight)",
+        file=sys.stderr,
+    )
 
 
 def _resumed_setup(args: argparse.Namespace, run_dir: Path):

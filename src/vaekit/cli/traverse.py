@@ -47,12 +47,14 @@ def run(args: argparse.Namespace) -> int:
     out = check_output(args.out, (".png", ".npy"))
     device = apply_runtime(args)
     model = open_model(args.run_dir, device)
-    x = pick_split(run_data(model), args.split).x
+    split = pick_split(run_data(model), args.split)
+    x = split.x
     if not 0 <= args.index < x.shape[0]:
         raise ConfigError(f"--index {args.index} is out of range 0..{x.shape[0] - 1}")
     dims = args.dims if args.dims is not None else list(range(min(10, model.latent_dim)))
     values = torch.linspace(-args.range, args.range, args.steps)
-    grid = traverse(model, x[args.index].to(device), dims, values)
+    label = None if split.y is None else split.y[args.index].to(device)
+    grid = traverse(model, x[args.index].to(device), dims, values, label)
     save_tensor_output(grid, out, model_data_spec(model), num_columns=args.steps)
     print(f"wrote a traversal of {len(dims)} latent dims to {out}")
     return 0

@@ -82,6 +82,12 @@ class DataConfig:
     input_shape: user arrays only: per-example shape, (C, H, W) to read them as images or
         (D,) to read them as a table; None guesses (a flat uint8/bool array whose width is a
         perfect square becomes (1, s, s) images, other flat arrays stay tables).
+    labels_per_class: semi-supervised learning: keep this many labels per class in the
+        training split (chosen with a generator seeded by `seed`) and mark the others -1,
+        unknown; val and test keep all theirs. None keeps every label.
+    labelled_repeats: semi-supervised learning: each labelled training example appears this
+        many times per epoch (copies appended to the training split), so that uniformly
+        drawn batches hold more labelled rows; 1 keeps the split as it is.
     """
 
     source: str = "digits"
@@ -93,6 +99,8 @@ class DataConfig:
     seed: int = 0
     dequantize: bool = True
     input_shape: tuple[int, ...] | None = None
+    labels_per_class: int | None = None
+    labelled_repeats: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source:
@@ -104,6 +112,10 @@ class DataConfig:
         _check_optional_positive_int("val_size", self.val_size)
         _check_optional_positive_int("train_limit", self.train_limit)
         _check_optional_positive_int("eval_limit", self.eval_limit)
+        _check_optional_positive_int("labels_per_class", self.labels_per_class)
+        _check_optional_positive_int("labelled_repeats", self.labelled_repeats)
+        if self.labelled_repeats is None:
+            raise ConfigError("labelled_repeats must be a positive integer, got None")
         if self.label_column is not None and (
             not isinstance(self.label_column, str) or not self.label_column
         ):

@@ -17,6 +17,7 @@ from vaekit.data.csvfile import read_csv_table
 from vaekit.data.dequantize import dequantize_once, integer_columns
 from vaekit.data.digits import load_digits_splits
 from vaekit.data.imagefolder import read_image_folder
+from vaekit.data.labels import keep_labels_per_class, repeat_labelled
 from vaekit.data.mnist import load_idx_splits
 from vaekit.data.npfiles import read_npy, read_npz
 from vaekit.data.raw import RawExamples, RawSplits, split_examples
@@ -187,6 +188,8 @@ def load_data(config: DataConfig) -> DataSplits:
     (val/test in {0, 1} when binarized), tables standardized by train statistics (their
     integer-valued columns dequantized, see vaekit.data.dequantize, unless config.dequantize
     is False; train keeps the integers, fit() adds fresh noise to each batch).
+    With config.labels_per_class = k, train keeps k labels per class, the others become -1;
+    with config.labelled_repeats = r > 1, train then holds each labelled example r times.
     Raises DataError for missing or malformed data, ConfigError for options that do not fit.
     """
     raw = _read_source(config)
@@ -198,11 +201,24 @@ def load_data(config: DataConfig) -> DataSplits:
         raw, mean, std = _standardize(raw, config.source, dequantized)
         stats = (mean, std)
     raw = _binarize(raw, config)
+    spec = _make_spec(raw, config, stats, dequantized)
+    train = _to_split(raw.train, config.train_limit)
+    if config.labels_per_class is not None:
+        y = keep_labels_per_class(
+            train.y,
+            config.labels_per_class,
+            num_classes=spec.num_classes,
+            seed=config.seed,
+            source=config.source,
+        )
+        train = Split(train.x, y)
+    if config.labelled_repeats > 1:
+        train = repeat_labelled(train, config.labelled_repeats, config.source)
     splits = DataSplits(
-        train=_to_split(raw.train, config.train_limit),
+        train=train,
         val=_to_split(raw.val, config.eval_limit),
         test=_to_split(raw.test, config.eval_limit),
-        spec=_make_spec(raw, config, stats, dequantized),
+        spec=spec,
         config=config,
     )
     logger.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import lzma
 import struct
 import zipfile
@@ -22,9 +23,13 @@ from vaekit.data.raw import RawExamples
 from vaekit.errors import DataError
 
 # examples under the first of these keys, labels under the first label key present, in any
-# pairing (`data` with `labels` is as common as `x` with `y`)
-NPZ_X_KEYS = ("x", "images", "data")
+# pairing (`data` with `labels` is as common as `x` with `y`); `mean` reads the posterior
+# means `vaekit encode` writes, so latents are data for a second model (M1+M2)
+NPZ_X_KEYS = ("x", "images", "data", "mean")
 NPZ_LABEL_KEYS = ("y", "labels", "targets")
+# optional: the train/val/test split each example belongs to (0, 1, 2), which then replaces
+# the random split (written by `vaekit encode --split all`, for M1+M2 stacking)
+NPZ_SPLIT_KEY = "split"
 # what zipfile and its decompressors raise on corrupt archives (encrypted and unsupported
 # compression flags surface as RuntimeError and NotImplementedError)
 ZIP_ERRORS = (
@@ -76,9 +81,9 @@ def _read_member(archive: zipfile.ZipFile, path: Path, key: str) -> np.ndarray:
         return read_npy_stream(member, info.file_size, source)
 
 
-def _npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """(x, y or None): x from the first of NPZ_X_KEYS present, y from the first of
-    NPZ_LABEL_KEYS present (None when there is none)."""
+def _npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(x, y or None, split or None): x from the first of NPZ_X_KEYS present, y from the
+    first of NPZ_LABEL_KEYS present, split from NPZ_SPLIT_KEY (None when absent)."""
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         keys = {name[: -len(".npy")] for name in names if name.endswith(".npy")}
@@ -86,7 +91,9 @@ def _npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         if x_key is not None:
             y_key = next((key for key in NPZ_LABEL_KEYS if key in keys), None)
             x = _read_member(archive, path, x_key)
-            return x, (None if y_key is None else _read_member(archive, path, y_key))
+            y = None if y_key is None else _read_member(archive, path, y_key)
+            split = _read_member(archive, path, NPZ_SPLIT_KEY) if NPZ_SPLIT_KEY in keys else None
+            return x, y, split
     raise DataError(
         f"{path}: expected examples under key {' or '.join(NPZ_X_KEYS)} (labels, optional, "
         f"under {' or '.join(NPZ_LABEL_KEYS)}), found {sorted(names)[:10]}"
@@ -94,12 +101,21 @@ def _npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def read_npz(path: Path, config: DataConfig) -> RawExamples:
-    """A .npz with examples under x, images or data; optional labels under y, labels or targets
-    (any pairing)."""
+    """A .npz with examples under x, images, data or mean; optional labels under y, labels or
+    targets (any pairing); an optional `split` member (0 train, 1 val, 2 test per example) fixes
+    the split."""
     if _magic(path).startswith(NPY_MAGIC):
         raise DataError(f"{path}: is a .npy array, not an .npz archive; rename it to .npy")
     try:
-        x, y = _npz_arrays(path)
+        x, y, split = _npz_arrays(path)
     except ZIP_ERRORS as exc:
         raise DataError(f"{path}: cannot read .npz archive ({short_reason(exc)})") from exc
-    return examples_from_arrays(x, y, str(path), config.input_shape)
+    examples = examples_from_arrays(x, y, str(path), config.input_shape)
+    if split is None:
+        return examples
+    if split.dtype.kind not in "iu" or split.shape != x.shape[:1]:
+        raise DataError(
+            f"{path}: member split must hold one integer per example (0 train, 1 val, 2 test), "
+            f"got {split.dtype} {split.shape}"
+        )
+    return dataclasses.replace(examples, split=split.astype(np.int64))

@@ -21,6 +21,8 @@ class RawExamples:
     y: (N,) int64 labels >= 0, or None.
     kind: "image" | "table"; levels: distinct stored values or None; scaling: one sentence.
     feature_names: tables read from a CSV: the header's column names (labels left out).
+    split: (N,) int of 0 (train), 1 (val), 2 (test) when the file fixes the split (an .npz
+        with a `split` member, e.g. latents from `vaekit encode --split all`), else None.
     """
 
     x: np.ndarray
@@ -29,6 +31,7 @@ class RawExamples:
     levels: int | None
     scaling: str
     feature_names: tuple[str, ...] | None = None
+    split: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,11 @@ def split_examples(examples: RawExamples, val_size: int | None, seed: int) -> Ra
     """Split with a RandomState(seed) permutation: 20% test, val_size (default 10%) val, rest train.
 
     Each split keeps file order (its indices are sorted). Raises DataError for fewer than 3
-    examples and ConfigError when val_size leaves no training examples.
+    examples and ConfigError when val_size leaves no training examples. Examples whose file
+    fixes the split (`examples.split`) keep it: see `fixed_split`.
     """
+    if examples.split is not None:
+        return fixed_split(examples, val_size)
     num = examples.x.shape[0]
     if num < 3:
         raise DataError(f"need at least 3 examples to make train/val/test splits, got {num}")
@@ -68,3 +74,29 @@ def split_examples(examples: RawExamples, val_size: int | None, seed: int) -> Ra
     return RawSplits(
         train=take(examples, train_idx), val=take(examples, val_idx), test=take(examples, test_idx)
     )
+
+
+SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
+
+
+def fixed_split(examples: RawExamples, val_size: int | None) -> RawSplits:
+    """The split the file records: examples.split (N,) of 0 train, 1 val, 2 test.
+
+    ConfigError when val_size is given (the file decides), DataError when a code is not 0,
+    1 or 2 or the train split would be empty.
+    """
+    if val_size is not None:
+        raise ConfigError("val_size cannot apply: the file fixes its own train/val/test split")
+    codes = examples.split
+    if codes.shape != examples.x.shape[:1] or not np.isin(codes, list(SPLIT_CODES.values())).all():
+        raise DataError(
+            f"the split member must hold one of 0 (train), 1 (val), 2 (test) per example, "
+            f"got shape {codes.shape} with values {np.unique(codes)[:5].tolist()}"
+        )
+    if not (codes == 0).any():
+        raise DataError("the split member puts no example in the train split (code 0)")
+    parts = {
+        name: take(dataclasses.replace(examples, split=None), np.flatnonzero(codes == code))
+        for name, code in SPLIT_CODES.items()
+    }
+    return RawSplits(**parts)

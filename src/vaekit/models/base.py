@@ -62,6 +62,11 @@ class LatentVariableModel(nn.Module, metaclass=ABCMeta):
         return tuple(self.config.input_shape)
 
     @property
+    def num_classes(self) -> int | None:
+        """Classes of the labels a model that reads them was built for; None otherwise."""
+        return getattr(self.config, "num_classes", None)
+
+    @property
     def uses_labels(self) -> bool:
         """Whether training reads the batch's labels."""
         return self.is_conditional or self.classifies

@@ -5,10 +5,18 @@ from __future__ import annotations
 from vaekit.errors import ConfigError
 from vaekit.models.ae import AE
 from vaekit.models.base import LatentVariableModel
+from vaekit.models.cvae import ConditionalVAE
 from vaekit.models.hierarchical import HierarchicalVAE
+from vaekit.models.m2 import M2
 from vaekit.models.vae import VAE
 
-MODELS: dict[str, type[LatentVariableModel]] = {"vae": VAE, "ae": AE, "hvae": HierarchicalVAE}
+MODELS: dict[str, type[LatentVariableModel]] = {
+    "vae": VAE,
+    "ae": AE,
+    "hvae": HierarchicalVAE,
+    "cvae": ConditionalVAE,
+    "m2": M2,
+}
 
 
 def model_name(model: LatentVariableModel) -> str:

@@ -18,11 +18,15 @@ class ELBOTerms:
 
     kl_groups: optional (B, G) split of `kl` into groups (latent dimensions of a VAE, stochastic
     layers of a hierarchical VAE) that sums to `kl`; free bits floor each group separately.
+    auxiliary_loss: optional (B,) extra training loss that is not part of the bound (M2's
+    weighted classification loss on labelled rows); the trainer adds its batch mean to the
+    loss, and `elbo` (hence validation and evaluation) never includes it.
     """
 
     log_px_given_z: torch.Tensor
     kl: torch.Tensor
     kl_groups: torch.Tensor | None = None
+    auxiliary_loss: torch.Tensor | None = None
 
     @property
     def elbo(self) -> torch.Tensor:

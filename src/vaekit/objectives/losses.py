@@ -43,6 +43,8 @@ def batch_loss(
       log q - log p inside each log weight, so KL warm-up works here too. Reconstruction and
       kl are then means over the K samples.
     reconstruction = -mean(log p(x|z)); kl = mean KL (or its Monte Carlo estimate), unfloored.
+    A model's `auxiliary_loss` (ELBO terms only), batch-averaged, is added to the loss as is:
+    it is not scaled by kl_weight and not part of reconstruction or kl.
     """
     if objective == "iwae":
         terms = model.importance_terms(x, num_samples, y=y, generator=generator)
@@ -56,5 +58,9 @@ def batch_loss(
     kl = terms.kl.mean()
     if free_bits > 0:
         groups = terms.kl_groups if terms.kl_groups is not None else terms.kl.unsqueeze(-1)
-        return reconstruction + kl_weight * free_bits_kl(groups, free_bits), reconstruction, kl
-    return reconstruction + kl_weight * kl, reconstruction, kl
+        loss = reconstruction + kl_weight * free_bits_kl(groups, free_bits)
+    else:
+        loss = reconstruction + kl_weight * kl
+    if terms.auxiliary_loss is not None:
+        loss = loss + terms.auxiliary_loss.mean()
+    return loss, reconstruction, kl

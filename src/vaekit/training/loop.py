@@ -109,7 +109,7 @@ def check_labels(model: LatentVariableModel, data: DataSplits) -> None:
     if labels is None:
         raise ConfigError(
             f"a {name} trains on labels and these data have none (a CSV names its label "
-            "column with label_column / --label-column)"
+            "column with label_column)"
         )
     if model.is_conditional and bool((labels < 0).any()):
         raise ConfigError(f"a {name} models p(x | y) and needs every training label")
