@@ -14,7 +14,7 @@ from vaekit.version import __version__ as __version__
 
 # public name -> the module that defines it
 _EXPORTS = {
-    **dict.fromkeys(("DataConfig", "DataSpec", "load_data"), "vaekit.data"),
+    **dict.fromkeys(("Batch", "DataConfig", "DataSpec", "load_data"), "vaekit.data"),
     **dict.fromkeys(("Bernoulli", "DiagonalGaussian", "kl"), "vaekit.distributions"),
     **dict.fromkeys(
         ("CheckpointError", "ConfigError", "DataError", "TrainingError", "VaekitError"),
@@ -27,7 +27,12 @@ _EXPORTS = {
             "MODELS",
             "VAE",
             "AEConfig",
+            "CVAEConfig",
+            "ConditionalVAE",
             "HierarchicalVAE",
+            "LatentVariableModel",
+            "M2",
+            "M2Config",
             "HVAEConfig",
             "VAEConfig",
             "load_model",
