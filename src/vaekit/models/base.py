@@ -108,8 +108,12 @@ class LatentVariableModel(nn.Module, metaclass=ABCMeta):
     def elbo(
         self, x: torch.Tensor, *, y: Labels = None, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """One-sample ELBO per example: (B,) nats, higher is better."""
-        raise NotImplementedError(f"{type(self).__name__} has no likelihood bound")
+        """One-sample ELBO per example: (B,) nats, higher is better; the bound the training
+        terms give (for a model that classifies, on log p(x, y) where y is known and on
+        log p(x) elsewhere; for a conditional model, on log p(x | y))."""
+        if not self.has_likelihood_bound:
+            raise NotImplementedError(f"{type(self).__name__} has no likelihood bound")
+        return self.training_terms(x, y=y, generator=generator).elbo
 
     def log_likelihood(
         self,

@@ -99,12 +99,6 @@ class ConditionalVAE(LatentVariableModel):
             x, self.encode(x, y), self.prior(), decode, num_samples, generator=generator
         )
 
-    def elbo(
-        self, x: torch.Tensor, *, y: Labels = None, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """One-sample bound on log p(x | y): (B,) nats."""
-        return self.training_terms(x, y=y, generator=generator).elbo
-
     @torch.no_grad()
     def log_likelihood(
         self,

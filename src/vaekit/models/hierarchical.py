@@ -227,12 +227,6 @@ class HierarchicalVAE(LatentVariableModel):
         ratio = sum(step.posterior.log_prob(step.z) - step.prior.log_prob(step.z) for step in steps)
         return ImportanceTerms(log_px_given_z, ratio.view(num_samples, batch))
 
-    def elbo(
-        self, x: torch.Tensor, *, y: Labels = None, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """One-sample ELBO per example: (B,) nats, higher is better."""
-        return self.training_terms(x, generator=generator).elbo
-
     @torch.no_grad()
     def log_likelihood(
         self,

@@ -203,12 +203,6 @@ class M2(LatentVariableModel):
             kl_total[~labelled] = (q * kl_u.view(classes, num).T).sum(-1) + kl_y
         return ELBOTerms(log_px, kl_total, auxiliary_loss=auxiliary)
 
-    def elbo(
-        self, x: torch.Tensor, *, y: Labels = None, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """One-sample bound: on log p(x, y) for labelled rows, on log p(x) for the others."""
-        return self.training_terms(x, y=y, generator=generator).elbo
-
     @torch.no_grad()
     def log_likelihood(
         self,

@@ -67,12 +67,6 @@ class VAE(LatentVariableModel):
             x, self.encode(x), self.prior(), self.decode, num_samples, generator=generator
         )
 
-    def elbo(
-        self, x: torch.Tensor, *, y: Labels = None, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """One-sample ELBO per example: (B,) nats, higher is better."""
-        return self.training_terms(x, generator=generator).elbo
-
     @torch.no_grad()
     def log_likelihood(
         self,
