@@ -45,12 +45,16 @@ def test_m2_trains_with_hidden_labels_and_eval_reports_accuracy(runs, capsys, tm
     assert "accuracy" in out and "% of labelled examples" in out
 
 
-def test_the_alpha_line_is_printed(capsys, tmp_path):
+@pytest.mark.parametrize("repeats", [1, 3])
+def test_the_alpha_line_is_printed(capsys, tmp_path, repeats):
+    # copies from --labelled-repeats count once: alpha weighs a batch's mean cross-entropy
     argv = ["train", "--out", tmp_path / "r", "--model", "m2", "--labels-per-class", "2"]
     argv += ["--train-limit", "200", "--classifier-hidden-dims", "8", *SMALL]
-    code, out, err = run_main(capsys, *argv)
+    code, out, err = run_main(capsys, *argv, "--labelled-repeats", str(repeats))
     assert code == 0, err
-    assert "alpha = 0.1 * 200 / 20 labelled = 1" in err
+    assert "alpha = 0.1 * 200 / 20 labelled = 1 " in err
+    config = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert config["model"]["config"]["classifier_weight"] == pytest.approx(1.0)
     assert "validation accuracy" in out
 
 

@@ -388,33 +388,42 @@ def _build_model(
         raise ConfigError(f"{flag} does not apply to --model {name}")
     # a preset's fields for another model (e.g. --preset fast --model vae) are left out
     fields = {k: v for k, v in (preset.model_fields if preset else {}).items() if k in accepted}
-    fields.update(_label_fields(accepted, data, given))
+    fields.update(_label_fields(accepted, data, given, args.labelled_repeats))
     config = cls.config_class(input_shape=spec.shape, likelihood=likelihood, **{**fields, **given})
     torch.manual_seed(args.seed)  # weights depend on the seed alone
     return cls(config)
 
 
-def _label_fields(accepted: set[str], data: DataSplits, given: dict) -> dict:
+def _label_fields(accepted: set[str], data: DataSplits, given: dict, repeats: int) -> dict:
     """The fields a model that reads labels takes from the data: num_classes, and for a
     classifier_weight not given, the paper's alpha = 0.1 * N_train / N_labelled."""
     fields = {}
     if "num_classes" in accepted and data.spec.num_classes is not None:
         fields["num_classes"] = max(2, data.spec.num_classes)
-    labels = data.train.y
-    if "classifier_weight" in accepted and "classifier_weight" not in given and labels is not None:
-        num_labelled = int((labels >= 0).sum())
-        if num_labelled > 0:
-            fields["classifier_weight"] = 0.1 * len(data.train) / num_labelled
+    if "classifier_weight" in accepted and "classifier_weight" not in given:
+        counts = _distinct_counts(data, repeats)
+        if counts is not None and counts[1] > 0:
+            fields["classifier_weight"] = 0.1 * counts[0] / counts[1]
     return fields
+
+
+def _distinct_counts(data: DataSplits, repeats: int) -> tuple[int, int] | None:
+    """(N_train, N_labelled) counting each example once: alpha weighs the mean cross-entropy
+    of a batch's labelled rows, so copies from --labelled-repeats must not shrink it."""
+    if data.train.y is None:
+        return None
+    rows = int((data.train.y >= 0).sum())
+    distinct = rows // repeats
+    return len(data.train) - rows + distinct, distinct
 
 
 def _announce_classifier_weight(args: argparse.Namespace, model, data: DataSplits) -> None:
     """One stderr line with the default alpha, once the run is known to start."""
     if args.classifier_weight is not None or not hasattr(model.config, "classifier_weight"):
         return
-    num_labelled = int((data.train.y >= 0).sum())
+    num_train, num_labelled = _distinct_counts(data, args.labelled_repeats)
     print(
-        f"vaekit: classifier weight alpha = 0.1 * {len(data.train)} / {num_labelled} labelled "
+        f"vaekit: classifier weight alpha = 0.1 * {num_train} / {num_labelled} labelled "
         f"= {model.config.classifier_weight:.4g} (set it with --classifier-weight)",
         file=sys.stderr,
     )
