@@ -20,14 +20,20 @@ def test_probe_json_rows(digits_run, capsys):
     )
     assert code == 0, err
     rows = json.loads(out)["rows"]
+    # a binarized run adds the grey pixels and the latent means of grey inputs
+    names = ("latent means (8)", "raw pixels (64)", "PCA (8)")
+    names += ("latent means, grey inputs (8)", "grey pixels (64)")
     assert [(r["features"], r["labels_per_class"]) for r in rows] == [
-        (name, k) for k in (5, "all") for name in ("latent means (8)", "raw pixels (64)", "PCA (8)")
+        (name, k) for k in (5, "all") for name in names
     ]
     assert all(
         set(r) == {"features", "labels_per_class", "accuracy_mean", "accuracy_std"} for r in rows
     )
     assert all(0.5 < r["accuracy_mean"] <= 1 for r in rows)  # ten classes: chance is 0.1
     assert all(r["accuracy_std"] == 0 for r in rows if r["labels_per_class"] == "all")
+    by_name = {(r["features"], r["labels_per_class"]): r["accuracy_mean"] for r in rows}
+    # grey pixels keep what binarization throws away: on all labels they classify better
+    assert by_name[("grey pixels (64)", "all")] > by_name[("raw pixels (64)", "all")]
 
 
 def test_probe_table_and_too_few_labels(digits_run, capsys):

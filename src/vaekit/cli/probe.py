@@ -1,11 +1,15 @@
-"""`vaekit probe`: linear-probe accuracy of the latent means against raw pixels and PCA."""
+"""`vaekit probe`: linear-probe accuracy of the latent means against raw pixels and PCA;
+for a binarized run, also the grey pixels and the latent means of grey inputs."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
+import numpy as np
+import torch
 from sklearn.decomposition import PCA
 from tqdm import tqdm
 
@@ -18,10 +22,13 @@ from vaekit.cli.runtime import (
     open_model,
     pick_split,
     run_data,
+    run_data_config,
 )
+from vaekit.data import DataSplits, load_data
 from vaekit.errors import ConfigError, DataError
 from vaekit.features import linear_probe, posterior_means
 from vaekit.features.probe import num_fits
+from vaekit.models import LatentVariableModel
 
 
 def labels_per_class(text: str) -> int | None:
@@ -35,6 +42,25 @@ def labels_per_class(text: str) -> int | None:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1 or all, got {value}")
     return value
+
+
+def _grey_feature_sets(
+    model: LatentVariableModel, data: DataSplits, batch_size: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """For a binarized run, the same examples before binarization: the grey pixels, and the
+    latent means of grey inputs (a Bernoulli encoder reads the probabilities it was trained
+    to sample from; no sampling noise in the features)."""
+    grey = load_data(dataclasses.replace(run_data_config(model), binarize="none"))
+    if not (torch.equal(grey.train.y, data.train.y) and torch.equal(grey.test.y, data.test.y)):
+        raise DataError("the grey-level reload of the data does not match the run's split")
+    name = f"grey pixels ({grey.train.x[0].numel()})"
+    return {
+        f"latent means, grey inputs ({model.latent_dim})": (
+            posterior_means(model, grey.train.x, batch_size=batch_size).numpy(),
+            posterior_means(model, grey.test.x, batch_size=batch_size).numpy(),
+        ),
+        name: (grey.train.x.flatten(1).numpy(), grey.test.x.flatten(1).numpy()),
+    }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         f"{raw} ({pixels_train.shape[1]})": (pixels_train, pixels_test),
         f"PCA ({pca.n_components})": (pca.fit_transform(pixels_train), pca.transform(pixels_test)),
     }
+    if data.spec.binarize != "none":
+        feature_sets.update(_grey_feature_sets(model, data, args.batch_size))
     budgets = list(dict.fromkeys(args.labels_per_class))
     total = num_fits(len(feature_sets), budgets, args.draws)
     with tqdm(total=total, unit="fit", file=sys.stderr, disable=not show_bar(args.quiet)) as bar:

@@ -68,15 +68,19 @@ def open_model(run_dir: str, device: torch.device) -> LatentVariableModel:
     return load_model(run_dir).to(device)
 
 
-def run_data(model: LatentVariableModel, *, eval_limit: int | None = None) -> DataSplits:
-    """Reload the data a run was trained on (same source, split and binarization)."""
+def run_data_config(model: LatentVariableModel, *, eval_limit: int | None = None) -> DataConfig:
+    """The DataConfig a run was trained with (eval_limit replaced)."""
     payload = model.metadata.get("data_config")
     if payload is None:
         raise CheckpointError(
             "this model records no data config; it was not trained by `vaekit train`"
         )
-    config = DataConfig.from_dict({**payload, "eval_limit": eval_limit})
-    return load_data(config)
+    return DataConfig.from_dict({**payload, "eval_limit": eval_limit})
+
+
+def run_data(model: LatentVariableModel, *, eval_limit: int | None = None) -> DataSplits:
+    """Reload the data a run was trained on (same source, split and binarization)."""
+    return load_data(run_data_config(model, eval_limit=eval_limit))
 
 
 def model_data_spec(model: LatentVariableModel) -> DataSpec:
