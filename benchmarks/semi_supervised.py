@@ -183,10 +183,11 @@ def logistic_regression(per_class: int) -> float:
     return float(model.score(test.x.flatten(1).numpy(), test.y.numpy()))
 
 
-def classifier_alone(per_class: int, arch: str, steps: int = 1500) -> float:
+def classifier_alone(per_class: int, arch: str, steps: int = 1500, grey: bool = False) -> float:
     """The M2 classifier network (same widths) trained by Adam on cross-entropy of the
-    labelled examples alone, dynamically binarized like M2's inputs; test accuracy."""
-    x, y, test = labelled_data(per_class, "dynamic")
+    labelled examples alone, dynamically binarized like M2's inputs (grey: the grey levels
+    as they are, like the grey-level M2 rows); test accuracy."""
+    x, y, test = labelled_data(per_class, "none" if grey else "dynamic")
     torch.manual_seed(0)
     config = M2Config(
         input_shape=tuple(x.shape[1:]), classifier_arch=arch, conv_channels=(32, 64), num_classes=10
@@ -196,7 +197,8 @@ def classifier_alone(per_class: int, arch: str, steps: int = 1500) -> float:
     generator = torch.Generator().manual_seed(0)
     for _ in range(steps):
         index = torch.randint(x.shape[0], (100,), generator=generator)
-        loss = F.cross_entropy(net(binarize_batch(x[index], generator=generator)), y[index])
+        inputs = x[index] if grey else binarize_batch(x[index], generator=generator)
+        loss = F.cross_entropy(net(inputs), y[index])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -219,6 +221,17 @@ def baselines(lock: Path | None) -> list[dict]:
                              "labels_per_class": per_class,
                              "accuracy": classifier_alone(per_class, arch)})  # fmt: skip
         print(rows[-3:], flush=True)
+    return rows
+
+
+def grey_baselines(lock: Path | None) -> list[dict]:
+    rows = []
+    for per_class in (100, 10):
+        with heavy_lock(lock):
+            rows.append({"name": f"mlp classifier on the labels alone, grey inputs, "
+                         f"{per_class}/class", "key": f"grey-baseline-{per_class}",
+                         "labels_per_class": per_class,
+                         "accuracy": classifier_alone(per_class, "mlp", grey=True)})  # fmt: skip
     return rows
 
 
@@ -289,6 +302,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # in order of importance, so that a run cut short still has the main rows
     choices = ["m2-100", "baselines", "m2-10", "m2-100-conv-repeats", "m1m2", "m1m2-x55"]
+    choices += ["baselines-grey"]
     choices += [name for name in M2_ROWS if name not in choices]
     parser.add_argument("--rows", nargs="+", default=choices, choices=choices)
     parser.add_argument("--threads", type=int, default=2)
@@ -305,23 +319,32 @@ def main() -> None:
     DATA = args.data
     torch.set_num_threads(args.threads)
     info = announce_run()
-    rows: list[dict] = []
-    if args.append and args.out.with_suffix(".json").exists():
-        rows = json.loads(args.out.with_suffix(".json").read_text())["rows"]
+    rows: list[dict] = []  # this run's rows
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name in args.rows:
             if name == "baselines":
                 rows += baselines(args.lock)
+            elif name == "baselines-grey":
+                rows += grey_baselines(args.lock)
             elif name.startswith("m1m2"):
                 repeats = int(name.partition("-x")[2] or 1)
                 rows.append(m1_plus_m2(folder, args.lock, args.time_scale, repeats))
             else:
                 rows.append(m2_row(name, folder, args.lock, args.time_scale))
-            if args.append:  # a rerun replaces the row it repeats
-                rows = [r for r in rows[:-1] if r.get("key", r["name"]) != name] + rows[-1:]
             print(rows[-1], flush=True)
-            write_results(args.out, result_lines(rows), info, {"rows": rows})
+            table = merged(args.out, rows) if args.append else rows
+            write_results(args.out, result_lines(table), info, {"rows": table})
+
+
+def merged(out: Path, rows: list[dict]) -> list[dict]:
+    """The rows in `out`'s .json as it is now (another run may have added some), each row
+    of this run replacing the one with its key in place, the others appended."""
+    path = out.with_suffix(".json")
+    table = json.loads(path.read_text())["rows"] if path.exists() else []
+    mine = {row.get("key", row["name"]): row for row in rows}
+    table = [mine.pop(row.get("key", row["name"]), row) for row in table]
+    return table + list(mine.values())
 
 
 if __name__ == "__main__":
