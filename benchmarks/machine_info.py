@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import sys
 from pathlib import Path
 
@@ -25,9 +26,18 @@ def processor_name() -> str:
     return platform.processor() or "unknown"
 
 
+def command_line() -> str:
+    """The command as typed from the repository root (`python -m benchmarks.NAME ...`), so
+    that results do not record the checkout's absolute path."""
+    script = Path(sys.argv[0])
+    if script.suffix == ".py" and script.parent.name == "benchmarks":
+        return shlex.join(["python", "-m", f"benchmarks.{script.stem}", *sys.argv[1:]])
+    return shlex.join([os.path.basename(sys.executable), *sys.argv])
+
+
 def run_description() -> dict[str, str]:
     return {
-        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+        "command": command_line(),
         "vaekit": vaekit.__version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
