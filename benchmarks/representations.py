@@ -169,6 +169,12 @@ ENSEMBLES = {
         ("VAE, discretized logistic (8-bit)", "complexity"),
         ("AE, reconstruction error", "raw"),
     ),
+    "the two scores of MLP and conv models (4 models)": (
+        ("VAE, Bernoulli on grey values", "excess"),
+        ("VAE, discretized logistic (8-bit)", "complexity"),
+        ("conv VAE, Bernoulli on grey values", "excess"),
+        ("conv VAE, discretized logistic (8-bit)", "complexity"),
+    ),
 }
 
 
