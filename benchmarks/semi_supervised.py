@@ -98,6 +98,24 @@ M2_ROWS = {
         ],
         240,
     ),  # fmt: skip
+    "m2-100-grey-balanced-conv-alpha": (
+        "M2, grey-level inputs, labelled x55, conv classifier, alpha / 5 (1.1)",
+        100,
+        [
+            "--likelihood",
+            "bernoulli",
+            "--labelled-repeats",
+            "55",
+            "--classifier-arch",
+            "conv",
+            "--conv-channels",
+            "32",
+            "64",
+            "--classifier-weight",
+            "1.1",
+        ],
+        240,
+    ),  # fmt: skip
     "m2-100-grey-balanced-long": (
         "M2, grey-level inputs, labelled x55, 3.75x as long",
         100,
