@@ -241,12 +241,13 @@ def _score_pictures(
     device = next(model.parameters()).device
     test = data.test
     if model.classifies and test.y is not None and bool((test.y >= 0).any()):
+        from sklearn.metrics import confusion_matrix
+
         known = test.y >= 0
         with torch.inference_mode():
             predicted = model.classify(test.x[known].to(device)).argmax(dim=-1).cpu()
-        classes = model.num_classes or int(test.y.max()) + 1
-        matrix = np.zeros((classes, classes), dtype=np.int64)
-        np.add.at(matrix, (test.y[known].numpy(), predicted.numpy()), 1)
+        classes = list(range(model.num_classes or int(test.y.max()) + 1))
+        matrix = confusion_matrix(test.y[known].numpy(), predicted.numpy(), labels=classes)
         plot_confusion_matrix(matrix, run_dir / "confusion_matrix.png")
         written["Confusion matrix of the classifier q(y|x) on the test split"] = (
             "confusion_matrix.png"
