@@ -77,7 +77,7 @@ def tensorboard_run(tmp_path_factory):
     code = __import__("vaekit.cli.main", fromlist=["main"]).main(
         ["train", "--data", "digits", "--binarize", "dynamic", "--epochs", "2", "--latent-dim",
          "4", "--hidden-dims", "16", "--batch-size", "100", "--train-limit", "400",
-         "--tensorboard", "--quiet", "--out", str(run_dir)]
+         "--tensorboard", "--quiet", "--threads", "1", "--out", str(run_dir)]
     )  # fmt: skip
     assert code == 0
     return run_dir

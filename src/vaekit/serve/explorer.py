@@ -211,7 +211,7 @@ class Explorer:
 
 def read_image(raw: bytes, shape: tuple[int, ...]) -> np.ndarray:
     """An image file's bytes -> (C, H, W) float32 in [0, 1], converted to C channels (grey or
-    RGB) and resized to H x W. DataError for anything PIL cannot read as an image."""
+    RGB) and resized to H x W (area averages when shrinking). DataError for anything PIL cannot read as an image."""
     channels, height, width = shape
     try:
         with warnings.catch_warnings():
@@ -228,7 +228,11 @@ def read_image(raw: bytes, shape: tuple[int, ...]) -> np.ndarray:
             "the file is not an image vaekit can read (PNG, JPEG, GIF, BMP, WebP, ...): "
             f"{type(err).__name__}"
         ) from None
-    image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
+    # shrinking averages each output pixel's area (BOX); enlarging interpolates
+    shrinking = image.width >= width and image.height >= height
+    image = image.convert("L" if channels == 1 else "RGB").resize(
+        (width, height), Image.BOX if shrinking else Image.BILINEAR
+    )
     array = np.asarray(image, dtype=np.float32) / 255.0
     array = array[None] if channels == 1 else array.transpose(2, 0, 1)
     return np.ascontiguousarray(array)
