@@ -211,7 +211,8 @@ class Explorer:
 
 def read_image(raw: bytes, shape: tuple[int, ...]) -> np.ndarray:
     """An image file's bytes -> (C, H, W) float32 in [0, 1], converted to C channels (grey or
-    RGB) and resized to H x W (area averages when shrinking). DataError for anything PIL cannot read as an image."""
+    RGB) and resized to H x W (area averages when shrinking). DataError for anything PIL
+    cannot read as an image."""
     channels, height, width = shape
     try:
         with warnings.catch_warnings():
