@@ -2,8 +2,8 @@
 latent maps, confusion matrix and score histograms, written as PNGs into the run directory.
 
 `write_pictures` returns captions -> file names in the order a reader should see them; the
-end of training and `vaekit report` both call it (the report also asks for the slower ones:
-a t-SNE map, the confusion matrix and the score histograms).
+end of training and `vaekit report` both call it, and the report also asks for the slower
+plots (see write_pictures).
 """
 
 from __future__ import annotations
@@ -66,8 +66,12 @@ def write_pictures(
     generator: torch.Generator,
     full: bool = False,
 ) -> Gallery:
-    """Write the run's pictures into run_dir. full=True adds the slower ones (t-SNE map,
-    confusion matrix, score histograms): `vaekit report` asks for them, training does not."""
+    """Write the run's pictures into run_dir.
+
+    Training's end writes the cheap ones: curves and image grids (samples at two
+    temperatures, reconstructions, interpolations, traversals), about 0.1 s beyond what it
+    wrote before. full=True adds the plots that cost a second or more (latent activity per
+    dimension; PCA and t-SNE maps; confusion matrix; score histograms): `vaekit report`."""
     run_dir = Path(run_dir)
     model.eval()
     written: dict[str, str] = {}
@@ -82,8 +86,10 @@ def write_pictures(
     if data.spec.kind == "image":
         written.update(_image_pictures(model, data, run_dir, x, labels, generator))
     activity = latent_activity(model, x, labels) if x.shape[0] >= 2 else None
-    if activity is not None:
-        written.update(_latent_pictures(model, run_dir, activity, x, labels, data, name, full))
+    if activity is not None and data.spec.kind == "image":
+        written.update(_traversals(model, run_dir, activity, x, labels))
+    if full and activity is not None:
+        written.update(_latent_plots(run_dir, activity, data, name))
     if full:
         written.update(_score_pictures(model, data, run_dir, generator))
     return Gallery(written, activity)
@@ -168,39 +174,42 @@ def _write_reconstructions(
     }
 
 
-def _latent_pictures(
+def _traversals(
     model: LatentVariableModel,
     run_dir: Path,
     activity: LatentActivity,
     x: torch.Tensor,
     labels: torch.Tensor | None,
-    data: DataSplits,
-    split_name: str,
-    full: bool,
 ) -> dict[str, str]:
-    """Activity per dimension, traversals of the most active ones, and latent maps."""
-    written: dict[str, str] = {}
+    """Traversals of the most active dimensions around the first example's posterior mean."""
+    dims = activity.most_active(TRAVERSAL_DIMS)
+    values = torch.linspace(-3.0, 3.0, 9)
+    grid = traverse(model, x[0], dims, values, None if labels is None else labels[0])
+    save_image_grid(grid.cpu(), run_dir / "traversals.png", num_columns=values.numel())
+    caption = (
+        f"Traversals of the {len(dims)} most active latent dimensions (rows: {dims}), each set "
+        "from -3 to 3 around the first test image's posterior mean"
+    )
+    return {caption: "traversals.png"}
+
+
+def _latent_plots(
+    run_dir: Path, activity: LatentActivity, data: DataSplits, split_name: str
+) -> dict[str, str]:
+    """Activity and KL per dimension, and maps (PCA, t-SNE) of the posterior means."""
     kl = None if activity.kl_per_dim is None else activity.kl_per_dim.numpy()
     plot_latent_activity(
         activity.activity.numpy(), kl, ACTIVE_UNIT_THRESHOLD, run_dir / "latent_activity.png"
     )
-    written[
-        f"Latent use on {x.shape[0]} {split_name} examples: KL per dimension and activity "
-        f"Cov_x(E_q[z_d]); active units (> {ACTIVE_UNIT_THRESHOLD}, Burda et al. 2016) in blue"
-    ] = "latent_activity.png"
-    dims = activity.most_active(TRAVERSAL_DIMS)
-    if data.spec.kind == "image":
-        values = torch.linspace(-3.0, 3.0, 9)
-        grid = traverse(model, x[0], dims, values, None if labels is None else labels[0])
-        save_image_grid(grid.cpu(), run_dir / "traversals.png", num_columns=values.numel())
-        written[
-            f"Traversals of the {len(dims)} most active latent dimensions (rows: {dims}), each "
-            "set from -3 to 3 around the first test image's posterior mean"
-        ] = "traversals.png"
+    count = activity.means.shape[0]
+    written = {
+        f"Latent use on {count} {split_name} examples: KL per dimension and activity "
+        f"Cov_x(E_q[z_d]); active units (> {ACTIVE_UNIT_THRESHOLD}, Burda et al. 2016) in "
+        "blue": "latent_activity.png"
+    }
     if activity.means.shape[1] >= 2:
-        maps = latent_maps(activity.means.numpy(), tsne=full)
-        y = data_labels(data, split_name, activity.means.shape[0])
-        plot_latent_maps(maps, y, run_dir / "latent_map.png")
+        maps = latent_maps(activity.means.numpy(), tsne=True)
+        plot_latent_maps(maps, data_labels(data, split_name, count), run_dir / "latent_map.png")
         names = " and ".join(maps)
         written[f"{names} of {split_name} posterior means, coloured by label"] = "latent_map.png"
     return written

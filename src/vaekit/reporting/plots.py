@@ -29,10 +29,11 @@ def pyplot():
     return plt
 
 
-def save_figure(figure, path: str | os.PathLike) -> None:
-    """Write a matplotlib figure as PNG atomically and free it."""
-    figure.tight_layout()
-    write_with_atomic(path, lambda tmp: figure.savefig(tmp, format="png"))
+def save_figure(figure, path: str | os.PathLike, *, fit: bool = True) -> None:
+    """Write a matplotlib figure as PNG atomically and free it. fit=True trims the margins
+    to the drawn content (an extra layout pass); fit=False keeps the figure's own layout."""
+    options = {"bbox_inches": "tight"} if fit else {}
+    write_with_atomic(path, lambda tmp: figure.savefig(tmp, format="png", **options))
     pyplot().close(figure)
 
 
@@ -53,6 +54,8 @@ def plot_training_curves(rows: list[dict[str, float]], path: str | os.PathLike) 
     plt = pyplot()
     epochs = _column(rows, "epoch")
     figure, axes = plt.subplots(1, 3, figsize=(13, 3.8), dpi=100)
+    # fixed margins: written at the end of every training run, so no layout pass
+    figure.subplots_adjust(left=0.05, right=0.99, bottom=0.14, top=0.91, wspace=0.22)
     for axis, (title, train_key, val_key) in zip(axes, CURVE_PANELS):
         train = _train_negative_elbo(rows) if train_key is None else _column(rows, train_key)
         if any(math.isfinite(v) for v in train):
@@ -68,8 +71,8 @@ def plot_training_curves(rows: list[dict[str, float]], path: str | os.PathLike) 
         axis.set_xlabel("epoch")
         axis.grid(alpha=0.3)
         if axis.lines:
-            axis.legend(fontsize=8)
-    save_figure(figure, path)
+            axis.legend(fontsize=8, loc="upper right")  # "best" would search: slow
+    save_figure(figure, path, fit=False)
 
 
 def plot_latent_activity(
