@@ -29,6 +29,13 @@ def pyplot():
     return plt
 
 
+def integer_ticks():
+    """A tick locator for axes of whole numbers (epochs, latent dimensions)."""
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def save_figure(figure, path: str | os.PathLike, *, fit: bool = True) -> None:
     """Write a matplotlib figure as PNG atomically and free it. fit=True trims the margins
     to the drawn content (an extra layout pass); fit=False keeps the figure's own layout."""
@@ -69,6 +76,7 @@ def plot_training_curves(rows: list[dict[str, float]], path: str | os.PathLike) 
             axis.plot(epochs, val, "s-", label="validation")
         axis.set_title(title, fontsize=10)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(integer_ticks())
         axis.grid(alpha=0.3)
         if axis.lines:
             axis.legend(fontsize=8, loc="upper right")  # "best" would search: slow
@@ -106,6 +114,7 @@ def plot_latent_activity(
         axis.set_title(f"{int(active.sum())} of {dims.size} units active", fontsize=10)
     for ax in axes[:, 0]:
         ax.set_xlim(-0.6, dims.size - 0.4)
+        ax.xaxis.set_major_locator(integer_ticks())
     save_figure(figure, path)
 
 
