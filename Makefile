@@ -16,10 +16,16 @@ $(STAMP): pyproject.toml
 
 # Fashion-MNIST comes from Debian's dataset-fashion-mnist; without apt or root, vaekit
 # falls back to scikit-learn's digits for the demo and skips the Fashion-MNIST tests.
+# The explorer's browser tests drive Debian's chromium (Playwright's own browser download is
+# not used); without it they skip.
 data:
 	@if [ ! -d $(FMNIST) ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
 		|| echo "note: could not install dataset-fashion-mnist; using digits"; \
+	fi
+	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "note: could not install chromium; the explorer's browser tests will skip"; \
 	fi
 
 demo: $(STAMP) data
@@ -28,10 +34,11 @@ demo: $(STAMP) data
 	echo "demo: canonical MLP VAE on $$1 for $$2 epochs"; \
 	$(BIN)/vaekit train --data $$1 --binarize dynamic --arch mlp --hidden-dims 400 \
 		--latent-dim 20 --batch-size 128 --lr 1e-3 --epochs $$2 --out $(DEMO_DIR)
-	$(BIN)/vaekit eval $(DEMO_DIR) --split test --iw-samples 100 --limit 2000
+	$(BIN)/vaekit eval $(DEMO_DIR) --split test --iw-samples 100 --limit 2000 --save
 	$(BIN)/vaekit eval $(DEMO_DIR) --split test
 	$(BIN)/vaekit interpolate $(DEMO_DIR) --pair 0 1 --steps 10 --out $(DEMO_DIR)/interpolation.png
-	@echo "demo: pictures and report.md in $(DEMO_DIR)/"
+	$(BIN)/vaekit report $(DEMO_DIR)
+	@echo "demo: pictures, report.md and report.html in $(DEMO_DIR)/"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -24,8 +24,9 @@ LAYERS = {
     **dict.fromkeys(("training", "evaluation", "sampling", "compression", "features"), 4),
     "reporting": 5,
     "sklearn": 5,  # the scikit-learn estimator: on top of training, sampling; below the CLI
-    "cli": 6,
-    "__main__": 7,  # `python -m vaekit`: the command itself
+    "serve": 6,  # the explorer's web app: on top of reporting's layer, below the CLI
+    "cli": 7,
+    "__main__": 8,  # `python -m vaekit`: the command itself
 }
 ALLOWED_SIDEWAYS = {("training", "evaluation")}
 FORBIDDEN = {("nn", "distributions"), ("data", "io"), ("data", "distributions")}

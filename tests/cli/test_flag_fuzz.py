@@ -86,6 +86,8 @@ def base_arguments(command: str, run: Path, root: Path, out: Path) -> dict[str, 
                   "draws": ["--draws", "1"], "json": ["--json"]},
         "score": {"run_dir": [str(run)], "data": ["--data", str(root / "bits.npy")],
                   "iw_samples": ["--iw-samples", "2"], "out": ["--out", f"{out}.csv"]},
+        "report": {"run_dir": [str(run)], "out": ["-o", f"{out}.html"]},
+        "serve": {"run_dir": [str(run)], "dry_run": ["--dry-run"]},  # never starts listening
     }[command]  # fmt: skip
 
 

@@ -16,13 +16,13 @@ import re
 import numpy as np
 import pytest
 
-from vaekit.cli import pictures
 from vaekit.cli.main import EXIT_USER_ERROR, main
 from vaekit.likelihoods import LIKELIHOODS
 from vaekit.models import MODELS
 from vaekit.models.config import ARCHITECTURES
 from vaekit.objectives import OBJECTIVES
 from vaekit.priors import PRIORS
+from vaekit.reporting import gallery
 
 # None: no --prior flag at all (the model's own default, and the only way to train an AE)
 PRIOR_CHOICES = (None, *PRIORS)
@@ -38,15 +38,21 @@ TINY_SIZES = {
 
 
 @pytest.fixture(autouse=True)
-def curves_checked_not_drawn(monkeypatch):
+def pictures_checked_not_drawn(monkeypatch):
     """matplotlib's training-curve figure costs ~0.4 s a run, two thirds of this matrix's
-    time, and nothing in it depends on the options under test (tests/cli draws it for real):
-    here the history it would plot is checked instead."""
+    time, and encoding the PNG grids another ~0.1 s; nothing in the drawing depends on the
+    options under test (tests/cli and tests/reporting draw them for real). Here the history
+    the curves would plot, and the samples, reconstructions, interpolations and traversals
+    every model computes for its grids, are checked instead."""
 
     def check_history(history, path):
         assert history and all(math.isfinite(row["train_loss"]) for row in history)
 
-    monkeypatch.setattr(pictures, "plot_training_curves", check_history)
+    def check_images(images, path, **options):
+        assert images.dim() == 4 and bool(images.isfinite().all()), path
+
+    monkeypatch.setattr(gallery, "plot_training_curves", check_history)
+    monkeypatch.setattr(gallery, "save_image_grid", check_images)
 
 
 @pytest.fixture(scope="module")

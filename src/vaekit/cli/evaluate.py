@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -21,6 +22,7 @@ from vaekit.cli.runtime import (
 )
 from vaekit.errors import ConfigError
 from vaekit.evaluation import evaluate
+from vaekit.io import write_text_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="importance samples per pass (bounds memory)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--save",
+        action="store_true",
+        help="also write the JSON object to RUN/eval.json, where `vaekit report` finds it",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_device_arguments(parser)
 
@@ -76,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
             generator=seeded_generator(args.seed, device),
             progress=bar.update,
         )
+    if args.save:
+        write_text_atomic(Path(args.run_dir) / "eval.json", json.dumps(report.to_dict()) + "\n")
     if args.json:
         print(json.dumps(report.to_dict()))
     else:

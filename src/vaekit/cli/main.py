@@ -30,6 +30,8 @@ COMMANDS = {
     "compress": ("compress", "code images into a .vkz file (lossless bits-back, or lossy)"),
     "decompress": ("decompress", "restore the array a .vkz file was made from"),
     "bench-codecs": ("bench_codecs", "bits/dim of the model's code against generic codecs"),
+    "report": ("report", "one self-contained HTML page: config, metrics, every picture"),
+    "serve": ("serve", "the explorer: a local web page to play with the model"),
 }
 
 EXIT_USER_ERROR = 2

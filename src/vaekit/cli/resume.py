@@ -19,6 +19,7 @@ HONOURED_ON_RESUME = frozenset(
         "out",
         "resume",
         "quiet",
+        "tensorboard",
         "device",
         "threads",
         "seed",

@@ -33,6 +33,7 @@ from vaekit.models.config import ARCHITECTURES, DEFAULT_PSEUDO_INPUTS, MAX_PSEUD
 from vaekit.models.m2 import CLASSIFIER_ARCHS
 from vaekit.objectives import OBJECTIVES
 from vaekit.priors import PRIORS
+from vaekit.reporting.tensorboard import tensorboard_callbacks
 from vaekit.training import TrainConfig, fit, has_checkpoint
 from vaekit.training.loop import check_labels
 from vaekit.training.presets import (
@@ -119,6 +120,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quiet", action="store_true", help="no progress bar (the per-epoch lines stay)"
     )
+    parser.add_argument("--tensorboard", action="store_true",
+                        help="also write TensorBoard events to OUT/tensorboard/")  # fmt: skip
     add_device_arguments(parser)
 
 
@@ -280,7 +283,10 @@ def run(args: argparse.Namespace) -> int:
             train_config,
             run_dir=run_dir,
             resume=args.resume,
-            callbacks=[ProgressBar(enabled=show_bar(args.quiet))],
+            callbacks=[
+                ProgressBar(enabled=show_bar(args.quiet)),
+                *tensorboard_callbacks(args.tensorboard, run_dir, data, seed=args.seed),
+            ],
             should_stop=stop,
         )
     if state.interrupted:

@@ -233,6 +233,8 @@ def epoch_row(state: TrainState, data: DataSplits, totals: StepTotals, seconds: 
         val_elbo = float((log_px - kls).double().mean())
         row["val_elbo_nats"] = val_elbo
         row["val_bits_per_dim"] = nats_to_bits_per_dim(-val_elbo, data.spec.num_dims)
+        row["val_reconstruction_nats"] = float(-log_px.double().mean())
+        row["val_kl_nats"] = float(kls.double().mean())
         if state.model.classifies and val_y is not None:
             row["val_accuracy"] = classification_accuracy(state.eval_model, val_x, val_y)
     row["epoch_seconds"] = seconds

@@ -20,11 +20,25 @@ COLUMN_ORDER = (
     "train_kl_nats",
     "val_elbo_nats",
     "val_bits_per_dim",
+    "val_reconstruction_nats",
+    "val_kl_nats",
     "val_accuracy",
     "epoch_seconds",
     "train_samples_per_second",
     "skipped_steps",
 )
+
+
+def read_metrics_csv(run_dir: str | os.PathLike) -> list[dict[str, float]]:
+    """The rows of run_dir/metrics.csv as floats (empty cells left out); [] without the file."""
+    path = Path(run_dir) / METRICS_FILE
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [
+            {key: float(value) for key, value in row.items() if key and value not in ("", None)}
+            for row in csv.DictReader(handle)
+        ]
 
 
 def write_metrics_csv(run_dir: str | os.PathLike, rows: list[dict[str, float]]) -> None:
