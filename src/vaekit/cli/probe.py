@@ -19,6 +19,7 @@ from vaekit.cli.runtime import (
     pick_split,
     run_data,
 )
+from vaekit.data import as_tensor
 from vaekit.errors import ConfigError, DataError
 from vaekit.features import linear_probe, posterior_means
 from vaekit.features.probe import num_fits
@@ -68,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
     train, test = pick_split(data, "train"), pick_split(data, "test")
     if train.y is None or test.y is None:
         raise DataError(f"{data.spec.source} has no labels: a linear probe needs them")
-    pixels_train = train.x.flatten(1).numpy()
-    pixels_test = test.x.flatten(1).numpy()
+    pixels_train = as_tensor(train.x).flatten(1).numpy()
+    pixels_test = as_tensor(test.x).flatten(1).numpy()
     raw = "raw pixels" if data.spec.kind == "image" else "raw inputs"
     pca = PCA(n_components=min(model.latent_dim, pixels_train.shape[1]), random_state=args.seed)
     feature_sets = {

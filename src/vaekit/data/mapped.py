@@ -1,0 +1,249 @@
+"""Images left in a read-only memory map of their file and scaled to float32 one batch at a time.
+
+A split of a large uint8 (or bool) image file is a MappedImages: the file's pixels, the rows
+of the file that belong to the split, and how to turn stored values into model inputs
+(pixels/255; bool as 0/1; a split binarized once with a fixed seed). Indexing it with a slice,
+an int or an index tensor returns a float32 tensor of just those rows, with the same values
+load_data gives for data held in memory, so batching, training and evaluation code that reads
+`x[start:stop]` works on either. Resident memory stays bounded: the pages a process has read
+are handed back to the OS every RELEASE_BYTES (they stay in the page cache).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import mmap
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vaekit.data.binarize import binarize_once
+
+# how much of the mapping may be resident before its pages are handed back
+RELEASE_BYTES = 64 << 20
+_ROWS_PER_DRAW = 4096  # as binarize_once: bounded float64 noise buffers
+DECODINGS = ("pixels", "bool", "packed_bits")
+
+
+class MappedFile:
+    """A read-only memory map of one whole file, shared by the splits read from it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        with open(path, "rb") as handle:
+            self.mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        self._unreleased = 0
+
+    def array(self, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+        """A read-only C-order array of `shape` viewing the file from byte `offset` on."""
+        count = int(np.prod(shape))
+        return np.frombuffer(self.mapping, dtype=dtype, count=count, offset=offset).reshape(shape)
+
+    def note_read(self, num_bytes: int) -> None:
+        """Count bytes just read through the map; past RELEASE_BYTES, drop the process's
+        resident pages (MADV_DONTNEED on a shared read-only map rereads them on demand)."""
+        self._unreleased += num_bytes
+        if self._unreleased >= RELEASE_BYTES and hasattr(mmap, "MADV_DONTNEED"):
+            self.mapping.madvise(mmap.MADV_DONTNEED)
+            self._unreleased = 0
+
+
+@dataclass(frozen=True)
+class BinarizedOnce:
+    """x ~ Bernoulli(pixel) drawn once as binarize_once(split, seed) draws it: row i of the
+    split takes draws [i * D, (i + 1) * D) of RandomState(seed).random_sample.
+
+    positions: (N,) each row's index i in the split that was binarized.
+    """
+
+    seed: int
+    positions: np.ndarray
+
+
+class _NoiseStream:
+    """Rows of RandomState(seed).random_sample((N, D)) read forwards, restarted when a
+    caller goes back: sequential reads (evaluation, validation) cost one pass."""
+
+    def __init__(self, seed: int, num_dims: int) -> None:
+        self.seed, self.num_dims = seed, num_dims
+        self._restart()
+
+    def _restart(self) -> None:
+        self.rng, self.cursor = np.random.RandomState(self.seed), 0
+
+    def rows(self, positions: np.ndarray) -> np.ndarray:
+        """(B, D) float64 noise of the stream rows `positions` (B,), any order."""
+        order = np.argsort(positions, kind="stable")
+        wanted = positions[order]
+        if wanted[0] < self.cursor:
+            self._restart()
+        out = np.empty((len(positions), self.num_dims), dtype=np.float64)
+        done = 0
+        while done < len(wanted):
+            gap = int(wanted[done]) - self.cursor
+            if gap > 0:  # rows nobody asked for, drawn and dropped in bounded blocks
+                skip = min(gap, _ROWS_PER_DRAW)
+                self.rng.random_sample((skip, self.num_dims))
+                self.cursor += skip
+                continue
+            count = min(_ROWS_PER_DRAW, int(wanted[-1]) + 1 - self.cursor)
+            block = self.rng.random_sample((count, self.num_dims))
+            stop = int(np.searchsorted(wanted, self.cursor + count))
+            out[order[done:stop]] = block[wanted[done:stop] - self.cursor]
+            self.cursor += count
+            done = stop
+        return out
+
+
+class MappedImages:
+    """A float32 (N, C, H, W) split whose values are computed from stored rows on access.
+
+    stored: (M, C, H, W) uint8 or bool pixels (a view of a MappedFile), or (M, ceil(D / 8))
+        packed bits; rows: (N,) int64 indices into stored; decoding: one of DECODINGS.
+    Offers what batch consumers use of a tensor: shape, ndim, dtype, device, len(),
+    x[slice | int | index tensor] -> float32 tensor on `device`, and a lazy to(device).
+    """
+
+    def __init__(
+        self,
+        stored: np.ndarray,
+        rows: np.ndarray,
+        decoding: str,
+        shape: tuple[int, ...],
+        *,
+        file: MappedFile | None = None,
+        binarized: BinarizedOnce | None = None,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if decoding not in DECODINGS:
+            raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
+        self.stored, self.rows, self.decoding = stored, np.asarray(rows, dtype=np.int64), decoding
+        self.example_shape, self.file, self.binarized = tuple(shape), file, binarized
+        self.device = torch.device(device)
+        self._noise = None if binarized is None else _NoiseStream(binarized.seed, self.num_dims)
+
+    # what Split and batch consumers read of a tensor
+    dtype = torch.float32
+
+    @property
+    def shape(self) -> torch.Size:
+        return torch.Size((len(self.rows), *self.example_shape))
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self.example_shape)
+
+    @property
+    def num_dims(self) -> int:
+        return int(np.prod(self.example_shape))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _derived(self, **changes: object) -> MappedImages:
+        fields = {
+            "stored": self.stored,
+            "rows": self.rows,
+            "decoding": self.decoding,
+            "shape": self.example_shape,
+            "file": self.file,
+            "binarized": self.binarized,
+            "device": self.device,
+        }
+        return MappedImages(**{**fields, **changes})
+
+    def to(self, device: torch.device | str, *args: object, **kwargs: object) -> MappedImages:
+        """The same split, returning its batches on `device` (nothing is copied now)."""
+        return self._derived(device=device)
+
+    def take(self, index: np.ndarray | slice) -> MappedImages:
+        """The examples at `index` (into this split), still mapped: a view, not a copy."""
+        binarized = self.binarized
+        if binarized is not None:
+            binarized = dataclasses.replace(binarized, positions=binarized.positions[index])
+        return self._derived(rows=self.rows[index], binarized=binarized)
+
+    def binarized_once(self, seed: int) -> MappedImages:
+        """As binarize_once(all of this split's values, seed), drawn batch by batch."""
+        if self.binarized is not None:
+            raise ValueError("this split is binarized already")
+        positions = np.arange(len(self.rows), dtype=np.int64)
+        return self._derived(binarized=BinarizedOnce(seed, positions))
+
+    def __getitem__(self, key: int | slice | torch.Tensor | np.ndarray) -> torch.Tensor:
+        if isinstance(key, slice):
+            return self._gather(np.arange(*key.indices(len(self))))
+        if isinstance(key, (int, np.integer)):
+            return self._gather(np.array([range(len(self))[key]]))[0]
+        index = np.asarray(key.cpu() if isinstance(key, torch.Tensor) else key)
+        if index.dtype == np.bool_:
+            index = np.flatnonzero(index)
+        return self._gather(np.where(index < 0, index + len(self), index))
+
+    def _gather(self, index: np.ndarray) -> torch.Tensor:
+        """Float32 tensor (B, *shape) on self.device of the examples at `index` (B,)."""
+        if len(index) == 0:
+            return torch.empty((0, *self.example_shape), dtype=torch.float32, device=self.device)
+        raw = self.stored[self.rows[index]]
+        if self.file is not None:
+            self.file.note_read(len(index) * (raw[0].nbytes + mmap.PAGESIZE))
+        values = self._decode(raw)
+        if self.binarized is not None:
+            noise = self._noise.rows(self.binarized.positions[index])
+            flat = values.reshape(len(index), -1)
+            values = (noise < flat).astype(np.float32).reshape(values.shape)
+        return torch.from_numpy(values).to(self.device)
+
+    def _decode(self, raw: np.ndarray) -> np.ndarray:
+        """Stored rows -> float32 (B, *shape), as convert._scale_images scales whole arrays."""
+        if self.decoding == "pixels":
+            return raw.astype(np.float32, order="C") / np.float32(255)
+        if self.decoding == "bool":
+            return raw.astype(np.float32, order="C")
+        bits = np.unpackbits(raw, axis=1, count=self.num_dims)
+        return bits.astype(np.float32).reshape(len(raw), *self.example_shape)
+
+    def to_tensor(self) -> torch.Tensor:
+        """Every example as one float32 tensor: a copy the size of the split, for the few
+        commands that need it whole."""
+        chunk = max(1, (64 << 20) // (4 * max(self.num_dims, 1)))
+        parts = [self[start : start + chunk] for start in range(0, len(self), chunk)]
+        return torch.cat(parts) if parts else self[0:0]
+
+    def numpy(self) -> np.ndarray:
+        """to_tensor() as a numpy array (a copy of the whole split)."""
+        return self.to_tensor().cpu().numpy()
+
+    def packed_bits_once(self, seed: int) -> MappedImages:
+        """The split binarized once (as binarized_once) and kept in memory as packed bits,
+        one bit per value, so shuffled batches need no noise stream."""
+        stream = self.binarized_once(seed)
+        chunk = _ROWS_PER_DRAW
+        packed = np.concatenate(
+            [
+                np.packbits(stream[start : start + chunk].flatten(1).numpy().astype(np.uint8), 1)
+                for start in range(0, len(self), chunk)
+            ]
+        )
+        rows = np.arange(len(self), dtype=np.int64)
+        return MappedImages(packed, rows, "packed_bits", self.example_shape, device=self.device)
+
+
+def as_tensor(x: torch.Tensor | MappedImages) -> torch.Tensor:
+    """x itself when it is a tensor; a mapped split copied whole into one (see to_tensor)."""
+    return x.to_tensor() if isinstance(x, MappedImages) else x
+
+
+def binarized_split(x: torch.Tensor | MappedImages, seed: int) -> torch.Tensor | MappedImages:
+    """binarize_once(x, seed) of a split's float32 (N, ...) values in [0, 1]: a tensor for a
+    tensor, a mapped split drawn batch by batch for a mapped one."""
+    if isinstance(x, MappedImages):
+        return x.binarized_once(seed)
+    return torch.from_numpy(binarize_once(x.numpy(), seed))
+
+
+def take_rows(x: np.ndarray | MappedImages, index: np.ndarray | slice) -> np.ndarray | MappedImages:
+    """The examples of x at `index`: a mapped view for a mapped split, numpy indexing else."""
+    return x.take(index) if isinstance(x, MappedImages) else x[index]
