@@ -30,6 +30,7 @@ COMMANDS = {
     "compress": ("compress", "code images into a .vkz file (lossless bits-back, or lossy)"),
     "decompress": ("decompress", "restore the array a .vkz file was made from"),
     "bench-codecs": ("bench_codecs", "bits/dim of the model's code against generic codecs"),
+    "export": ("export", "encoder and decoder as ONNX graphs for onnxruntime"),
 }
 
 EXIT_USER_ERROR = 2
