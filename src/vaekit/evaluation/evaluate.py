@@ -93,7 +93,7 @@ def evaluate(
     )
 
 
-def _is_binary(x: torch.Tensor, batch_size: int = 10_000) -> bool:
+def _is_binary(x: torch.Tensor, batch_size: int = 1000) -> bool:
     """Whether every value of x (N, ...) is 0 or 1, read in batches (x may be a mapped split)."""
     for start in range(0, x.shape[0], batch_size):
         batch = x[start : start + batch_size]
