@@ -128,3 +128,18 @@ def test_pages_read_are_handed_back(files, monkeypatch):
         assert batch.x.dtype == torch.float32
     file_bytes = path.stat().st_size
     assert _resident_bytes(path) < file_bytes / 4, (_resident_bytes(path), file_bytes)
+
+
+def test_a_mapped_split_pickles_as_its_place_in_the_file(files):
+    import pickle
+
+    data = _load(files / "nhwc.npy", True, binarize="static")  # a transposed view of the map
+    for split in (data.train, data.test):
+        payload = pickle.dumps(split.x)
+        assert len(payload) < 100_000 or split.x.file is None  # packed bits travel as bits
+        restored = pickle.loads(payload)
+        assert torch.equal(restored.to_tensor(), split.x.to_tensor())
+    assert _backed_by_file(pickle.loads(pickle.dumps(data.test.x)))
+    with pytest.raises(TypeError, match="float32"):
+        data.test.x.to(dtype=torch.float16)
+    assert data.test.x.to("cpu", torch.float32).device == torch.device("cpu")

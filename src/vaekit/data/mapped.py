@@ -40,6 +40,13 @@ class MappedFile:
             self.mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         self._unreleased = 0
 
+    def __reduce__(self) -> tuple:
+        return MappedFile, (self.path,)  # a map is not picklable: reopen the file
+
+    def address(self) -> int:
+        """Where the map starts in this process's memory."""
+        return np.frombuffer(self.mapping, np.uint8, count=1).__array_interface__["data"][0]
+
     def array(self, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
         """A read-only C-order array of `shape` viewing the file from byte `offset` on."""
         count = int(np.prod(shape))
@@ -158,9 +165,35 @@ class MappedImages:
         }
         return MappedImages(**{**fields, **changes})
 
-    def to(self, device: torch.device | str, *args: object, **kwargs: object) -> MappedImages:
-        """The same split, returning its batches on `device` (nothing is copied now)."""
+    def to(self, *args: object, **kwargs: object) -> MappedImages:
+        """The same split, returning its batches on the device that Tensor.to's arguments
+        name (nothing is copied now); any dtype but float32 is refused."""
+        device = kwargs.get("device", self.device)
+        for arg in (*args, kwargs.get("dtype")):
+            if isinstance(arg, (str, torch.device)):
+                device = arg
+            elif arg is not None and arg != torch.float32:
+                raise TypeError(f"a mapped split gives float32 batches; cannot convert to {arg}")
         return self._derived(device=device)
+
+    def __getstate__(self) -> dict:
+        """Picklable state: a view of a file map travels as its place in the file (the
+        receiving process maps the file again), never as the pixels themselves."""
+        state = {**self.__dict__, "_noise": None}
+        if self.file is not None:
+            start = self.stored.__array_interface__["data"][0] - self.file.address()
+            state["stored"] = (start, self.stored.shape, self.stored.strides, self.stored.dtype)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.file is not None:
+            start, shape, strides, dtype = state["stored"]
+            self.stored = np.ndarray(
+                shape, dtype, buffer=self.file.mapping, offset=start, strides=strides
+            )
+        if self.binarized is not None:
+            self._noise = _NoiseStream(self.binarized.seed, self.num_dims)
 
     def take(self, index: np.ndarray | slice) -> MappedImages:
         """The examples at `index` (into this split), still mapped: a view, not a copy."""
