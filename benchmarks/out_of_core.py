@@ -132,8 +132,8 @@ def result_lines(rows: list[dict], what: str) -> list[str]:
         f"commands on a {small['file_mb']:.0f} MB file ({small['images']:,} images) read into "
         "memory. Train: one epoch (70% of the file; validation reads another 10%), a "
         "784-64-16 MLP VAE, dynamic binarization, batch 1024, 2 threads. Eval: the test "
-        "split (the last 20%), one-sample ELBO, batch 1000. Memory is each child process's "
-        "peak RSS (os.wait4), file-backed pages of the map included; the anonymous and "
+        "split (a random 20% of the rows), one-sample ELBO, batch 1000. Memory is each child "
+        "process's peak RSS (os.wait4), file-backed pages of the map included; the anonymous and "
         "file-backed peaks come from polling /proc every 0.1 s.",
         "",
         "| command | file | wall time (s) | peak RSS (MiB) | peak anonymous (MiB) "

@@ -28,6 +28,7 @@ RELEASE_BYTES = 32 << 20
 # a 235 MB file made 169 MB resident), so scattered rows are read a few at a time
 MAX_FAULT_BYTES = 2 << 20
 _ROWS_PER_DRAW = 4096  # as binarize_once: bounded float64 noise buffers
+_ROWS_PER_SMALL_DRAW = 32  # per batch: 200 KB of float64 noise for 28x28 images
 DECODINGS = ("pixels", "bool", "packed_bits")
 
 
@@ -84,28 +85,25 @@ class _NoiseStream:
     def _restart(self) -> None:
         self.rng, self.cursor = np.random.RandomState(self.seed), 0
 
-    def rows(self, positions: np.ndarray) -> np.ndarray:
-        """(B, D) float64 noise of the stream rows `positions` (B,), any order."""
+    def binarize(self, values: np.ndarray, positions: np.ndarray) -> None:
+        """values (B, D) float32 in [0, 1] -> noise < values as 0/1, in place; row b takes
+        the stream's row positions[b] (any order). Draws at most _ROWS_PER_SMALL_DRAW rows at
+        a time, so no buffer grows with the batch."""
         order = np.argsort(positions, kind="stable")
         wanted = positions[order]
         if wanted[0] < self.cursor:
             self._restart()
-        out = np.empty((len(positions), self.num_dims), dtype=np.float64)
         done = 0
         while done < len(wanted):
             gap = int(wanted[done]) - self.cursor
-            if gap > 0:  # rows nobody asked for, drawn and dropped in bounded blocks
-                skip = min(gap, _ROWS_PER_DRAW)
-                self.rng.random_sample((skip, self.num_dims))
-                self.cursor += skip
-                continue
-            count = min(_ROWS_PER_DRAW, int(wanted[-1]) + 1 - self.cursor)
+            count = min(_ROWS_PER_SMALL_DRAW, gap if gap > 0 else int(wanted[-1]) + 1 - self.cursor)
             block = self.rng.random_sample((count, self.num_dims))
-            stop = int(np.searchsorted(wanted, self.cursor + count))
-            out[order[done:stop]] = block[wanted[done:stop] - self.cursor]
+            if gap <= 0:  # else rows nobody asked for: drawn and dropped
+                stop = int(np.searchsorted(wanted, self.cursor + count))
+                rows = order[done:stop]
+                values[rows] = block[wanted[done:stop] - self.cursor] < values[rows]
+                done = stop
             self.cursor += count
-            done = stop
-        return out
 
 
 class MappedImages:
@@ -225,9 +223,7 @@ class MappedImages:
             return torch.empty((0, *self.example_shape), dtype=torch.float32, device=self.device)
         values = self._decode(self._read(self.rows[index]))
         if self.binarized is not None:
-            noise = self._noise.rows(self.binarized.positions[index])
-            flat = values.reshape(len(index), -1)
-            values = (noise < flat).astype(np.float32).reshape(values.shape)
+            self._noise.binarize(values.reshape(len(index), -1), self.binarized.positions[index])
         return torch.from_numpy(values).to(self.device)
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
@@ -243,18 +239,22 @@ class MappedImages:
         step = max(1, RELEASE_BYTES // (row_bytes + MAX_FAULT_BYTES))
         for start in range(0, len(rows), step):
             part = rows[start : start + step]
-            out[start : start + len(part)] = self.stored[part]
+            np.take(self.stored, part, axis=0, out=out[start : start + len(part)])
             self.file.note_read(_resident_bound(part, row_bytes))
         return out
 
     def _decode(self, raw: np.ndarray) -> np.ndarray:
-        """Stored rows -> float32 (B, *shape), as convert._scale_images scales whole arrays."""
+        """Stored rows -> float32 (B, *shape), as convert._scale_images scales whole arrays
+        (float32(pixel) / float32(255))."""
+        values = np.empty((len(raw), *self.example_shape), dtype=np.float32)
         if self.decoding == "pixels":
-            return raw.astype(np.float32, order="C") / np.float32(255)
-        if self.decoding == "bool":
-            return raw.astype(np.float32, order="C")
-        bits = np.unpackbits(raw, axis=1, count=self.num_dims)
-        return bits.astype(np.float32).reshape(len(raw), *self.example_shape)
+            np.divide(raw, np.float32(255), out=values, dtype=np.float32)
+        elif self.decoding == "bool":
+            np.copyto(values, raw)
+        else:
+            bits = np.unpackbits(raw, axis=1, count=self.num_dims)
+            np.copyto(values, bits.reshape(values.shape))
+        return values
 
     def to_tensor(self) -> torch.Tensor:
         """Every example as one float32 tensor: a copy the size of the split, for the few
