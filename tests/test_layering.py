@@ -21,7 +21,7 @@ LAYERS = {
     **dict.fromkeys(("likelihoods", "priors"), 1),
     "objectives": 2,  # just below models: a model's elbo() delegates to it
     "models": 3,
-    **dict.fromkeys(("training", "evaluation", "sampling", "compression", "features"), 4),
+    **dict.fromkeys(("training", "evaluation", "sampling", "compression", "features", "export"), 4),
     "reporting": 5,
     "sklearn": 5,  # the scikit-learn estimator: on top of training, sampling; below the CLI
     "serve": 6,  # the explorer's web app: on top of reporting's layer, below the CLI

@@ -88,6 +88,7 @@ def base_arguments(command: str, run: Path, root: Path, out: Path) -> dict[str, 
                   "iw_samples": ["--iw-samples", "2"], "out": ["--out", f"{out}.csv"]},
         "report": {"run_dir": [str(run)], "out": ["-o", f"{out}.html"]},
         "serve": {"run_dir": [str(run)], "dry_run": ["--dry-run"]},  # never starts listening
+        "export": {"run_dir": [str(run)], "out": ["--out", str(out)]},
     }[command]  # fmt: skip
 
 
@@ -130,7 +131,9 @@ def assert_finite_outputs(command: str, out: str | None, stdout: str) -> None:
     if out is None or not Path(out).exists():
         return
     path = Path(out)
-    if path.is_dir():  # a training run
+    if command == "export":  # graphs, checked against PyTorch in tests/test_export.py
+        assert (path / "encoder.onnx").is_file() and (path / "decoder.onnx").is_file()
+    elif path.is_dir():  # a training run
         with open(path / "metrics.csv") as handle:
             for row in csv.DictReader(handle):
                 assert math.isfinite(float(row["val_elbo_nats"])), row

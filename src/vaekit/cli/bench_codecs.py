@@ -12,6 +12,7 @@ from vaekit.cli.compress import set_threads
 from vaekit.cli.runtime import open_model, pick_split, run_data
 from vaekit.compression.comparison import compare_codecs, markdown_table
 from vaekit.compression.networks import SYMBOL_LEVELS
+from vaekit.data import as_tensor
 from vaekit.errors import ConfigError
 
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"a {model.config.likelihood} model is not a lossless codec")
     split = pick_split(run_data(model, eval_limit=args.limit), args.split)
     x = split.x[: args.limit] if args.limit else split.x
-    stored = np.rint(x.numpy() * (levels - 1)).astype(np.uint8)
+    stored = np.rint(as_tensor(x).numpy() * (levels - 1)).astype(np.uint8)
     comparison = compare_codecs(model, stored, generic=not args.no_generic)
     print(f"{comparison.num_examples} {args.split} examples, {stored[0].size} values each")
     print("\n".join(markdown_table(comparison)))

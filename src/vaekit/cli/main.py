@@ -32,6 +32,7 @@ COMMANDS = {
     "bench-codecs": ("bench_codecs", "bits/dim of the model's code against generic codecs"),
     "report": ("report", "one self-contained HTML page: config, metrics, every picture"),
     "serve": ("serve", "the explorer: a local web page to play with the model"),
+    "export": ("export", "encoder and decoder as ONNX graphs for onnxruntime"),
 }
 
 EXIT_USER_ERROR = 2

@@ -24,7 +24,7 @@ from vaekit.cli.runtime import (
     run_data,
     run_data_config,
 )
-from vaekit.data import DataSplits, load_data
+from vaekit.data import DataSplits, as_tensor, load_data
 from vaekit.errors import ConfigError, DataError
 from vaekit.features import linear_probe, posterior_means
 from vaekit.features.probe import num_fits
@@ -59,7 +59,10 @@ def _grey_feature_sets(
             posterior_means(model, grey.train.x, batch_size=batch_size).numpy(),
             posterior_means(model, grey.test.x, batch_size=batch_size).numpy(),
         ),
-        name: (grey.train.x.flatten(1).numpy(), grey.test.x.flatten(1).numpy()),
+        name: (
+            as_tensor(grey.train.x).flatten(1).numpy(),
+            as_tensor(grey.test.x).flatten(1).numpy(),
+        ),
     }
 
 
@@ -94,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
     train, test = pick_split(data, "train"), pick_split(data, "test")
     if train.y is None or test.y is None:
         raise DataError(f"{data.spec.source} has no labels: a linear probe needs them")
-    pixels_train = train.x.flatten(1).numpy()
-    pixels_test = test.x.flatten(1).numpy()
+    pixels_train = as_tensor(train.x).flatten(1).numpy()
+    pixels_test = as_tensor(test.x).flatten(1).numpy()
     raw = "raw pixels" if data.spec.kind == "image" else "raw inputs"
     pca = PCA(n_components=min(model.latent_dim, pixels_train.shape[1]), random_state=args.seed)
     feature_sets = {

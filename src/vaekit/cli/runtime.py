@@ -18,7 +18,7 @@ from vaekit.data import (
     load_data,
     noise_widths,
 )
-from vaekit.data.binarize import binarize_once
+from vaekit.data.mapped import binarized_split
 from vaekit.errors import CheckpointError, ConfigError
 from vaekit.models import LatentVariableModel, load_model
 
@@ -109,8 +109,7 @@ def pick_split(data: DataSplits, name: str) -> Split:
         raise ConfigError(f"unknown split {name!r}; choose train, val or test")
     split = getattr(data, name)
     if name == "train" and data.spec.binarize == "dynamic":
-        bits = binarize_once(split.x.numpy(), TRAIN_SCORING_SEED)
-        split = Split(x=torch.from_numpy(bits), y=split.y)
+        split = Split(x=binarized_split(split.x, TRAIN_SCORING_SEED), y=split.y)
     widths = noise_widths(data.spec)
     if name == "train" and widths is not None:
         generator = torch.Generator().manual_seed(TRAIN_SCORING_SEED)

@@ -24,7 +24,7 @@ from vaekit.cli.runtime import (
     run_data,
     seeded_generator,
 )
-from vaekit.data import DataConfig, DataSpec, Split, load_data
+from vaekit.data import DataConfig, DataSpec, Split, as_tensor, load_data
 from vaekit.data.like import binarize_like, read_like
 from vaekit.errors import CheckpointError, ConfigError
 from vaekit.features import AnomalyScores, anomaly_scores, score_rule
@@ -71,7 +71,8 @@ def _examples(args, model, spec: DataSpec) -> tuple[Split, torch.Tensor | None]:
         return inputs, grey.x if spec.binarize != "none" else None
     name = args.split or "test"
     inputs = pick_split(run_data(model), name)
-    return inputs, None if spec.binarize == "none" else _grey_split(config, name).x
+    grey = None if spec.binarize == "none" else as_tensor(_grey_split(config, name).x)
+    return Split(as_tensor(inputs.x), inputs.y), grey
 
 
 def run(args: argparse.Namespace) -> int:

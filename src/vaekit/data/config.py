@@ -11,6 +11,9 @@ from vaekit.errors import ConfigError
 BINARIZE_MODES = ("none", "static", "dynamic")
 INPUT_SHAPE_LENGTHS = (1, 3)
 IMAGE_CHANNELS = (1, 3, 4)
+# memory_map=None maps image files at least this large (read whole, they would take 4x as
+# float32); smaller ones are read into memory as before
+MEMORY_MAP_MIN_BYTES = 64 << 20
 
 
 def _check_optional_positive_int(name: str, value: object) -> None:
@@ -88,6 +91,11 @@ class DataConfig:
     labelled_repeats: semi-supervised learning: each labelled training example appears this
         many times per epoch (copies appended to the training split), so that uniformly
         drawn batches hold more labelled rows; 1 keeps the split as it is.
+    memory_map: uint8/bool images in a .npy file or an uncompressed .npz member: True leaves
+        them in the file, memory-mapped, and scales each batch as it is read (splits are
+        views; memory does not grow with the file); False reads them into memory; None
+        (auto) maps files whose pixels take at least MEMORY_MAP_MIN_BYTES. Same values
+        either way.
     """
 
     source: str = "digits"
@@ -101,6 +109,7 @@ class DataConfig:
     input_shape: tuple[int, ...] | None = None
     labels_per_class: int | None = None
     labelled_repeats: int = 1
+    memory_map: bool | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.source, str) or not self.source:
@@ -127,6 +136,8 @@ class DataConfig:
         if not isinstance(self.dequantize, bool):
             raise ConfigError(f"dequantize must be true or false, got {self.dequantize!r}")
         _check_input_shape(self.input_shape)
+        if self.memory_map is not None and not isinstance(self.memory_map, bool):
+            raise ConfigError(f"memory_map must be true, false or null, got {self.memory_map!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field (input_shape as a list)."""

@@ -16,6 +16,11 @@ CHANNEL_COUNTS = (1, 3, 4)
 # flat integer arrays narrower than 4x4 are far more likely tables than images
 MIN_GUESSED_SIDE = 4
 PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.bool_))
+# levels and scaling sentence of stored pixels (mapped.MappedImages scales them the same way)
+PIXEL_SCALING = {
+    np.dtype(np.uint8): (256, "pixels/255 in [0,1]"),
+    np.dtype(np.bool_): (2, "binary pixels {0,1} as stored"),
+}
 TABLE_SCALING = "columns standardized by train-split mean/std (std 0 -> 1)"
 _REASON_CHARS = 200
 
@@ -69,9 +74,9 @@ def _to_nchw(x: np.ndarray, source: str) -> np.ndarray:
 def _scale_images(x: np.ndarray, source: str) -> tuple[np.ndarray, int | None, str]:
     """Images to float32 in [0, 1]; returns (x, levels, scaling sentence)."""
     if x.dtype == np.uint8:
-        return x.astype(np.float32) / np.float32(255), 256, "pixels/255 in [0,1]"
+        return x.astype(np.float32) / np.float32(255), *PIXEL_SCALING[x.dtype]
     if x.dtype == np.bool_:
-        return x.astype(np.float32), 2, "binary pixels {0,1} as stored"
+        return x.astype(np.float32), *PIXEL_SCALING[x.dtype]
     if x.dtype.kind != "f":
         raise DataError(
             f"{source}: images of dtype {x.dtype} are not supported; use uint8 or floats in [0,1]"
@@ -157,18 +162,7 @@ def examples_from_arrays(
     float32 (N, C, H, W) in [0, 1]. y: optional (N,) integer labels.
     Raises DataError naming `source` for any shape, dtype, range or label problem.
     """
-    if x.dtype.kind not in "biuf":
-        raise DataError(f"{source}: unsupported array dtype {x.dtype}; expected numbers or bools")
-    if x.ndim < 2 or x.ndim > 4:
-        raise DataError(
-            f"{source}: expected (N, D) table or (N, [C,] H, W[, C]) images, got shape {x.shape}"
-        )
-    if x.shape[0] == 0:
-        raise DataError(f"{source}: no examples (shape {x.shape})")
-    if x.size == 0:
-        raise DataError(f"{source}: examples hold no values (shape {x.shape})")
-    check_finite(x, source)
-    labels = None if y is None else check_labels(y, x.shape[0], source)
+    labels = _checked(x, y, source)
     if input_shape is not None:
         x = _apply_input_shape(x, input_shape, source)
     elif x.ndim == 2:
@@ -180,3 +174,46 @@ def examples_from_arrays(
         )
     images, levels, scaling = _scale_images(_to_nchw(x, source), source)
     return RawExamples(np.ascontiguousarray(images), labels, "image", levels, scaling)
+
+
+def stored_pixels(
+    x: np.ndarray,
+    y: np.ndarray | None,
+    source: str,
+    input_shape: tuple[int, ...] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """(pixels, labels) when examples_from_arrays would read x as uint8 or bool images:
+    pixels (N, C, H, W) as stored, a view of x (no copy); labels (N,) int64 or None.
+
+    None for every other x (tables, float images) and for layouts that would need a copy of
+    x (channels-last data given an input_shape, Fortran order). Raises as
+    examples_from_arrays does for malformed arrays and labels.
+    """
+    if x.dtype not in PIXEL_DTYPES or not x.flags.c_contiguous:
+        return None
+    labels = _checked(x, y, source)
+    if input_shape is not None:
+        as_stored = _to_nchw(x, source) if x.ndim >= 3 else x
+        if len(input_shape) == 1 or not as_stored.flags.c_contiguous:
+            return None
+        x = _apply_input_shape(x, input_shape, source)
+    elif x.ndim == 2:
+        x = _guess_layout(x, source)
+    return None if x.ndim == 2 else (_to_nchw(x, source), labels)
+
+
+def _checked(x: np.ndarray, y: np.ndarray | None, source: str) -> np.ndarray | None:
+    """Refuse x that is not (N, D) to (N, C, H, W) numbers holding values; return the labels
+    checked and as int64 (None when y is None)."""
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{source}: unsupported array dtype {x.dtype}; expected numbers or bools")
+    if x.ndim < 2 or x.ndim > 4:
+        raise DataError(
+            f"{source}: expected (N, D) table or (N, [C,] H, W[, C]) images, got shape {x.shape}"
+        )
+    if x.shape[0] == 0:
+        raise DataError(f"{source}: no examples (shape {x.shape})")
+    if x.size == 0:
+        raise DataError(f"{source}: examples hold no values (shape {x.shape})")
+    check_finite(x, source)
+    return None if y is None else check_labels(y, x.shape[0], source)

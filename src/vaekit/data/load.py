@@ -18,8 +18,10 @@ from vaekit.data.dequantize import dequantize_once, integer_columns
 from vaekit.data.digits import load_digits_splits
 from vaekit.data.imagefolder import read_image_folder
 from vaekit.data.labels import keep_labels_per_class, repeat_labelled
+from vaekit.data.mapped import MappedImages
 from vaekit.data.mnist import load_idx_splits
 from vaekit.data.npfiles import read_npy, read_npz
+from vaekit.data.npmap import map_examples
 from vaekit.data.raw import RawExamples, RawSplits, split_examples
 from vaekit.data.spec import DataSpec
 from vaekit.data.splits import DataSplits, Split
@@ -64,7 +66,11 @@ def _read_source(config: DataConfig) -> RawSplits:
         raise DataError(f"{path}: unsupported file type; use .npy, .npz, .csv or an image folder")
     if config.label_column is not None and reader is not read_csv_table:
         raise ConfigError(f"label_column applies to CSV files only, not {config.source!r}")
-    return split_examples(reader(path, config), config.val_size, config.seed)
+    # uint8/bool images stored uncompressed stay in the file, mapped; the rest is read
+    examples = map_examples(path, config) if reader in (read_npy, read_npz) else None
+    if examples is None:
+        examples = reader(path, config)
+    return split_examples(examples, config.val_size, config.seed)
 
 
 def absolute_source(source: str) -> str:
@@ -110,6 +116,16 @@ def _standardize(
     return RawSplits(**scaled), mean, std
 
 
+def _binarized_once(
+    x: np.ndarray | MappedImages, seed: int, *, shuffled: bool = False
+) -> np.ndarray | MappedImages:
+    """binarize_once(x, seed); mapped images are binarized batch by batch as they are read
+    (the same values), or, for a split read in shuffled order, kept as packed bits."""
+    if not isinstance(x, MappedImages):
+        return binarize_once(x, seed)
+    return x.packed_bits_once(seed) if shuffled else x.binarized_once(seed)
+
+
 def _binarize(raw: RawSplits, config: DataConfig) -> RawSplits:
     """Static: train once with RandomState(seed + 1000); static and dynamic: val and test per
     protocol. The offset keeps train's noise apart from test's RandomState(0) at seed 0."""
@@ -117,11 +133,12 @@ def _binarize(raw: RawSplits, config: DataConfig) -> RawSplits:
         return raw
     train = raw.train
     if config.binarize == "static":
-        train = _with_x(train, binarize_once(train.x, STATIC_TRAIN_SEED_OFFSET + config.seed))
+        seed = STATIC_TRAIN_SEED_OFFSET + config.seed
+        train = _with_x(train, _binarized_once(train.x, seed, shuffled=True))
     return RawSplits(
         train=train,
-        val=_with_x(raw.val, binarize_once(raw.val.x, VAL_BINARIZE_SEED)),
-        test=_with_x(raw.test, binarize_once(raw.test.x, TEST_BINARIZE_SEED)),
+        val=_with_x(raw.val, _binarized_once(raw.val.x, VAL_BINARIZE_SEED)),
+        test=_with_x(raw.test, _binarized_once(raw.test.x, TEST_BINARIZE_SEED)),
     )
 
 
@@ -141,10 +158,14 @@ def _scaling(raw: RawSplits, config: DataConfig) -> str:
 
 
 def _to_split(examples: RawExamples, limit: int | None) -> Split:
-    """Tensors of the first `limit` examples (all when None), copied so nothing else is kept."""
-    x, y = examples.x[:limit], None if examples.y is None else examples.y[:limit]
-    x_tensor = torch.from_numpy(np.array(x, dtype=np.float32, order="C", copy=limit is not None))
+    """Tensors of the first `limit` examples (all when None), copied so nothing else is kept;
+    mapped images stay mapped (a view of the first `limit`)."""
+    y = None if examples.y is None else examples.y[:limit]
     y_tensor = None if y is None else torch.from_numpy(np.array(y, dtype=np.int64, order="C"))
+    if isinstance(examples.x, MappedImages):
+        return Split(examples.x.take(slice(limit)), y_tensor)
+    x = examples.x[:limit]
+    x_tensor = torch.from_numpy(np.array(x, dtype=np.float32, order="C", copy=limit is not None))
     return Split(x_tensor, y_tensor)
 
 
@@ -222,11 +243,12 @@ def load_data(config: DataConfig) -> DataSplits:
         config=config,
     )
     logger.info(
-        "loaded %s: train %d, val %d, test %d, shape %s",
+        "loaded %s: train %d, val %d, test %d, shape %s%s",
         config.source,
         len(splits.train),
         len(splits.val),
         len(splits.test),
         splits.spec.shape,
+        " (memory-mapped, scaled per batch)" if isinstance(splits.val.x, MappedImages) else "",
     )
     return splits

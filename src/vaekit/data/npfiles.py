@@ -68,7 +68,7 @@ def read_npy(path: Path, config: DataConfig) -> RawExamples:
     return examples_from_arrays(x, None, str(path), config.input_shape)
 
 
-def _read_member(archive: zipfile.ZipFile, path: Path, key: str) -> np.ndarray:
+def read_member(archive: zipfile.ZipFile, path: Path, key: str) -> np.ndarray:
     """The array stored as member `key`.npy, size-checked before it is decompressed."""
     info = archive.getinfo(f"{key}.npy")
     source = f"{path} (member {info.filename})"
@@ -90,9 +90,9 @@ def _npz_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None, np.ndarray |
         x_key = next((key for key in NPZ_X_KEYS if key in keys), None)
         if x_key is not None:
             y_key = next((key for key in NPZ_LABEL_KEYS if key in keys), None)
-            x = _read_member(archive, path, x_key)
-            y = None if y_key is None else _read_member(archive, path, y_key)
-            split = _read_member(archive, path, NPZ_SPLIT_KEY) if NPZ_SPLIT_KEY in keys else None
+            x = read_member(archive, path, x_key)
+            y = None if y_key is None else read_member(archive, path, y_key)
+            split = read_member(archive, path, NPZ_SPLIT_KEY) if NPZ_SPLIT_KEY in keys else None
             return x, y, split
     raise DataError(
         f"{path}: expected examples under key {' or '.join(NPZ_X_KEYS)} (labels, optional, "
@@ -110,10 +110,15 @@ def read_npz(path: Path, config: DataConfig) -> RawExamples:
         x, y, split = _npz_arrays(path)
     except ZIP_ERRORS as exc:
         raise DataError(f"{path}: cannot read .npz archive ({short_reason(exc)})") from exc
-    examples = examples_from_arrays(x, y, str(path), config.input_shape)
+    return with_split(examples_from_arrays(x, y, str(path), config.input_shape), split, path)
+
+
+def with_split(examples: RawExamples, split: np.ndarray | None, path: Path) -> RawExamples:
+    """examples with the .npz member `split` (N,) attached (unchanged when None); DataError
+    unless it holds one integer per example."""
     if split is None:
         return examples
-    if split.dtype.kind not in "iu" or split.shape != x.shape[:1]:
+    if split.dtype.kind not in "iu" or split.shape != examples.x.shape[:1]:
         raise DataError(
             f"{path}: member split must hold one integer per example (0 train, 1 val, 2 test), "
             f"got {split.dtype} {split.shape}"

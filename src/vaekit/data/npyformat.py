@@ -64,7 +64,9 @@ def _read_header(stream: BinaryIO, source: str) -> tuple[np.dtype, tuple[int, ..
     return dtype, shape, fortran_order
 
 
-def _check_layout(dtype: np.dtype, shape: tuple[int, ...], source: str) -> int:
+def _check_layout(
+    dtype: np.dtype, shape: tuple[int, ...], source: str, max_bytes: int = MAX_ARRAY_BYTES
+) -> int:
     """Refuse object and non-numeric dtypes and impossible shapes; return the payload bytes."""
     if dtype.hasobject:
         raise DataError(f"{source}: holds Python objects ({dtype}); refusing to unpickle them")
@@ -75,10 +77,10 @@ def _check_layout(dtype: np.dtype, shape: tuple[int, ...], source: str) -> int:
             f"{source}: the .npy header declares an impossible shape {reprlib.repr(shape)}"
         )
     # zeros ignored: numpy refuses (0, 2**31, 2**31) of float64 too
-    if math.prod(max(d, 1) for d in shape) * dtype.itemsize > MAX_ARRAY_BYTES:
+    if math.prod(max(d, 1) for d in shape) * dtype.itemsize > max_bytes:
         raise DataError(
             f"{source}: the .npy header declares shape {reprlib.repr(shape)} of {dtype}, "
-            f"more than the {MAX_ARRAY_BYTES} bytes allowed"
+            f"more than the {max_bytes} bytes allowed"
         )
     return math.prod(shape) * dtype.itemsize
 
@@ -99,6 +101,29 @@ def _read_payload(stream: BinaryIO, num_bytes: int, source: str) -> bytearray:
     return buf
 
 
+def npy_layout(
+    stream: BinaryIO, stream_bytes: int, source: str, max_bytes: int = MAX_ARRAY_BYTES
+) -> tuple[np.dtype, tuple[int, ...], bool, int]:
+    """(dtype, shape, fortran_order, header_bytes) of the array stored in `stream`, which holds
+    exactly stream_bytes from its position on; leaves the stream at the start of the data.
+
+    header_bytes: where the data start, counted from the stream's position on entry. Raises
+    DataError naming `source` for a malformed header, an object or non-numeric dtype, more
+    than max_bytes of data, or a data size that does not match the header.
+    """
+    start = stream.tell()
+    dtype, shape, fortran_order = _read_header(stream, source)
+    num_bytes = _check_layout(dtype, shape, source, max_bytes)
+    header_bytes = stream.tell() - start
+    data_bytes = stream_bytes - header_bytes
+    if data_bytes != num_bytes:
+        raise DataError(
+            f"{source}: the .npy header declares shape {shape} of {dtype} ({num_bytes} bytes) "
+            f"but {max(data_bytes, 0)} bytes of data follow"
+        )
+    return dtype, shape, fortran_order, header_bytes
+
+
 def read_npy_stream(stream: BinaryIO, stream_bytes: int, source: str) -> np.ndarray:
     """The array stored in `stream`, which holds exactly stream_bytes from its position on.
 
@@ -106,15 +131,8 @@ def read_npy_stream(stream: BinaryIO, stream_bytes: int, source: str) -> np.ndar
     `source` for a malformed header, an object or non-numeric dtype, or a data size that
     does not match the header; never allocates more than the bytes actually present.
     """
-    start = stream.tell()
-    dtype, shape, fortran_order = _read_header(stream, source)
-    num_bytes = _check_layout(dtype, shape, source)
-    data_bytes = stream_bytes - (stream.tell() - start)
-    if data_bytes != num_bytes:
-        raise DataError(
-            f"{source}: the .npy header declares shape {shape} of {dtype} ({num_bytes} bytes) "
-            f"but {max(data_bytes, 0)} bytes of data follow"
-        )
+    dtype, shape, fortran_order, _ = npy_layout(stream, stream_bytes, source)
+    num_bytes = math.prod(shape) * dtype.itemsize
     values = np.frombuffer(_read_payload(stream, num_bytes, source), dtype=dtype)
     if fortran_order:
         return values.reshape(shape[::-1]).transpose()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vaekit.data.mapped import MappedImages, take_rows
 from vaekit.errors import ConfigError, DataError
 
 TEST_FRACTION = 0.2
@@ -17,7 +18,8 @@ VAL_FRACTION = 0.1
 class RawExamples:
     """Examples of one source, validated and scaled, not yet split.
 
-    x: (N, *shape); images float32 in [0, 1], tables float64 as stored.
+    x: (N, *shape); images float32 in [0, 1] (or MappedImages, which give such values per
+        batch), tables float64 as stored.
     y: (N,) int64 labels >= 0, or None.
     kind: "image" | "table"; levels: distinct stored values or None; scaling: one sentence.
     feature_names: tables read from a CSV: the header's column names (labels left out).
@@ -25,7 +27,7 @@ class RawExamples:
         with a `split` member, e.g. latents from `vaekit encode --split all`), else None.
     """
 
-    x: np.ndarray
+    x: np.ndarray | MappedImages
     y: np.ndarray | None
     kind: str
     levels: int | None
@@ -44,9 +46,10 @@ class RawSplits:
 
 
 def take(examples: RawExamples, index: np.ndarray | slice) -> RawExamples:
-    """The examples at `index` (an index array or a slice), as contiguous copies or views."""
+    """The examples at `index` (an index array or a slice), as contiguous copies or views
+    (mapped images stay mapped)."""
     y = None if examples.y is None else examples.y[index]
-    return dataclasses.replace(examples, x=examples.x[index], y=y)
+    return dataclasses.replace(examples, x=take_rows(examples.x, index), y=y)
 
 
 def split_examples(examples: RawExamples, val_size: int | None, seed: int) -> RawSplits:

@@ -93,10 +93,19 @@ def evaluate(
     )
 
 
+def _is_binary(x: torch.Tensor, batch_size: int = 1000) -> bool:
+    """Whether every value of x (N, ...) is 0 or 1, read in batches (x may be a mapped split)."""
+    for start in range(0, x.shape[0], batch_size):
+        batch = x[start : start + batch_size]
+        if not bool(((batch == 0) | (batch == 1)).all()):
+            return False
+    return True
+
+
 def density_note(model: LatentVariableModel, x: torch.Tensor) -> str:
     """Say when nats are not a code length: bits/dim only means one for discrete data."""
     likelihood = getattr(model.config, "likelihood", "")
-    if likelihood in BINARY_LIKELIHOODS and not bool(((x == 0) | (x == 1)).all()):
+    if likelihood in BINARY_LIKELIHOODS and not _is_binary(x):
         return (
             "Bernoulli likelihood of non-binary values: not a normalized density, "
             "so bits/dim is not a code length; binarize the data for comparable figures"

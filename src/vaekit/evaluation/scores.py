@@ -25,15 +25,24 @@ def elbo_scores(
     x: (N, *input_shape); y: (N,) labels or None, given to the model as training gives them.
     Returns (log p(x|z), KL) as two (N,) tensors in nats.
     """
-    log_px, kls = [], []
+    log_px = kls = torch.empty(0)
     for start in range(0, x.shape[0], batch_size):
         stop = start + batch_size
         terms = model.training_terms(
             x[start:stop], y=None if y is None else y[start:stop], generator=generator
         )
-        log_px.append(terms.log_px_given_z)
-        kls.append(terms.kl)
-    return torch.cat(log_px), torch.cat(kls)
+        if start == 0:
+            log_px, kls = _output(terms.log_px_given_z, x), _output(terms.kl, x)
+        log_px[start:stop] = terms.log_px_given_z
+        kls[start:stop] = terms.kl
+    return log_px, kls
+
+
+def _output(first: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """An (N,) tensor like a first batch's (B,) scores, filled batch by batch. Keeping each
+    batch's scores in a list instead let the C heap grow with every batch when batches are
+    fresh tensors (a memory-mapped split): 1.5 GB over 383 batches of 1,000, measured."""
+    return first.new_empty(x.shape[0])
 
 
 @torch.inference_mode()
@@ -56,19 +65,20 @@ def log_likelihood_scores(
     2,000 rows per pass) keep those outputs small enough to stay in cache, which measured
     faster on a 2-core CPU than 10,000 rows per pass (docs/benchmarks/eval_speed.md).
     """
-    scores = []
+    scores = torch.empty(0)
     for start in range(0, x.shape[0], batch_size):
         batch = x[start : start + batch_size]
         labels = None if y is None else y[start : start + batch_size]
         # the model's own bound: a hierarchical model samples its whole posterior
-        scores.append(
-            model.log_likelihood(
-                batch, num_samples, y=labels, chunk_size=chunk_size, generator=generator
-            )
+        batch_scores = model.log_likelihood(
+            batch, num_samples, y=labels, chunk_size=chunk_size, generator=generator
         )
+        if start == 0:
+            scores = _output(batch_scores, x)
+        scores[start : start + batch_size] = batch_scores
         if progress is not None:
             progress(batch.shape[0])
-    return torch.cat(scores)
+    return scores
 
 
 @torch.inference_mode()

@@ -1,0 +1,308 @@
+"""Images left in a read-only memory map of their file and scaled to float32 one batch at a time.
+
+A split of a large uint8 (or bool) image file is a MappedImages: the file's pixels, the rows
+of the file that belong to the split, and how to turn stored values into model inputs
+(pixels/255; bool as 0/1; a split binarized once with a fixed seed). Indexing it with a slice,
+an int or an index tensor returns a float32 tensor of just those rows, with the same values
+load_data gives for data held in memory, so batching, training and evaluation code that reads
+`x[start:stop]` works on either. Resident memory stays bounded: the pages a process has read
+are handed back to the OS every RELEASE_BYTES (they stay in the page cache).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import mmap
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vaekit.data.binarize import binarize_once
+
+# how much of the mapping may be resident before its pages are handed back
+RELEASE_BYTES = 32 << 20
+# what one page fault on a file map may make resident: Linux maps the page cache's folio
+# around the page, up to 2 MiB (measured on Linux 6.18, ext4: 1,000 random 784-byte rows of
+# a 235 MB file made 169 MB resident), so scattered rows are read a few at a time
+MAX_FAULT_BYTES = 2 << 20
+_ROWS_PER_DRAW = 4096  # as binarize_once: bounded float64 noise buffers
+_ROWS_PER_SMALL_DRAW = 32  # per batch: 200 KB of float64 noise for 28x28 images
+DECODINGS = ("pixels", "bool", "packed_bits")
+
+
+class MappedFile:
+    """A read-only memory map of one whole file, shared by the splits read from it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        with open(path, "rb") as handle:
+            self.mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        self._unreleased = 0
+
+    def __reduce__(self) -> tuple:
+        return MappedFile, (self.path,)  # a map is not picklable: reopen the file
+
+    def address(self) -> int:
+        """Where the map starts in this process's memory."""
+        return np.frombuffer(self.mapping, np.uint8, count=1).__array_interface__["data"][0]
+
+    def array(self, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+        """A read-only C-order array of `shape` viewing the file from byte `offset` on."""
+        count = int(np.prod(shape))
+        return np.frombuffer(self.mapping, dtype=dtype, count=count, offset=offset).reshape(shape)
+
+    def note_read(self, num_bytes: int) -> None:
+        """Count bytes just read through the map; past RELEASE_BYTES, drop the process's
+        resident pages (MADV_DONTNEED on a shared read-only map rereads them on demand)."""
+        self._unreleased += num_bytes
+        if self._unreleased >= RELEASE_BYTES and hasattr(mmap, "MADV_DONTNEED"):
+            self.mapping.madvise(mmap.MADV_DONTNEED)
+            self._unreleased = 0
+
+
+@dataclass(frozen=True)
+class BinarizedOnce:
+    """x ~ Bernoulli(pixel) drawn once as binarize_once(split, seed) draws it: row i of the
+    split takes draws [i * D, (i + 1) * D) of RandomState(seed).random_sample.
+
+    positions: (N,) each row's index i in the split that was binarized.
+    """
+
+    seed: int
+    positions: np.ndarray
+
+
+class _NoiseStream:
+    """Rows of RandomState(seed).random_sample((N, D)) read forwards, restarted when a
+    caller goes back: sequential reads (evaluation, validation) cost one pass."""
+
+    def __init__(self, seed: int, num_dims: int) -> None:
+        self.seed, self.num_dims = seed, num_dims
+        self._restart()
+
+    def _restart(self) -> None:
+        self.rng, self.cursor = np.random.RandomState(self.seed), 0
+
+    def binarize(self, values: np.ndarray, positions: np.ndarray) -> None:
+        """values (B, D) float32 in [0, 1] -> noise < values as 0/1, in place; row b takes
+        the stream's row positions[b] (any order). Draws at most _ROWS_PER_SMALL_DRAW rows at
+        a time, so no buffer grows with the batch."""
+        order = np.argsort(positions, kind="stable")
+        wanted = positions[order]
+        if wanted[0] < self.cursor:
+            self._restart()
+        done = 0
+        while done < len(wanted):
+            gap = int(wanted[done]) - self.cursor
+            count = min(_ROWS_PER_SMALL_DRAW, gap if gap > 0 else int(wanted[-1]) + 1 - self.cursor)
+            block = self.rng.random_sample((count, self.num_dims))
+            if gap <= 0:  # else rows nobody asked for: drawn and dropped
+                stop = int(np.searchsorted(wanted, self.cursor + count))
+                rows = order[done:stop]
+                values[rows] = block[wanted[done:stop] - self.cursor] < values[rows]
+                done = stop
+            self.cursor += count
+
+
+class MappedImages:
+    """A float32 (N, C, H, W) split whose values are computed from stored rows on access.
+
+    stored: (M, C, H, W) uint8 or bool pixels (a view of a MappedFile), or (M, ceil(D / 8))
+        packed bits; rows: (N,) int64 indices into stored; decoding: one of DECODINGS.
+    Offers what batch consumers use of a tensor: shape, ndim, dtype, device, len(),
+    x[slice | int | index tensor] -> float32 tensor on `device`, and a lazy to(device).
+    """
+
+    def __init__(
+        self,
+        stored: np.ndarray,
+        rows: np.ndarray,
+        decoding: str,
+        shape: tuple[int, ...],
+        *,
+        file: MappedFile | None = None,
+        binarized: BinarizedOnce | None = None,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if decoding not in DECODINGS:
+            raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
+        self.stored, self.rows, self.decoding = stored, np.asarray(rows, dtype=np.int64), decoding
+        self.example_shape, self.file, self.binarized = tuple(shape), file, binarized
+        self.device = torch.device(device)
+        self._noise = None if binarized is None else _NoiseStream(binarized.seed, self.num_dims)
+
+    # what Split and batch consumers read of a tensor
+    dtype = torch.float32
+
+    @property
+    def shape(self) -> torch.Size:
+        return torch.Size((len(self.rows), *self.example_shape))
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self.example_shape)
+
+    @property
+    def num_dims(self) -> int:
+        return int(np.prod(self.example_shape))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _derived(self, **changes: object) -> MappedImages:
+        fields = {
+            "stored": self.stored,
+            "rows": self.rows,
+            "decoding": self.decoding,
+            "shape": self.example_shape,
+            "file": self.file,
+            "binarized": self.binarized,
+            "device": self.device,
+        }
+        return MappedImages(**{**fields, **changes})
+
+    def to(self, *args: object, **kwargs: object) -> MappedImages:
+        """The same split, returning its batches on the device that Tensor.to's arguments
+        name (nothing is copied now); any dtype but float32 is refused."""
+        device = kwargs.get("device", self.device)
+        for arg in (*args, kwargs.get("dtype")):
+            if isinstance(arg, (str, torch.device)):
+                device = arg
+            elif arg is not None and arg != torch.float32:
+                raise TypeError(f"a mapped split gives float32 batches; cannot convert to {arg}")
+        return self._derived(device=device)
+
+    def __getstate__(self) -> dict:
+        """Picklable state: a view of a file map travels as its place in the file (the
+        receiving process maps the file again), never as the pixels themselves."""
+        state = {**self.__dict__, "_noise": None}
+        if self.file is not None:
+            start = self.stored.__array_interface__["data"][0] - self.file.address()
+            state["stored"] = (start, self.stored.shape, self.stored.strides, self.stored.dtype)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.file is not None:
+            start, shape, strides, dtype = state["stored"]
+            self.stored = np.ndarray(
+                shape, dtype, buffer=self.file.mapping, offset=start, strides=strides
+            )
+        if self.binarized is not None:
+            self._noise = _NoiseStream(self.binarized.seed, self.num_dims)
+
+    def take(self, index: np.ndarray | slice) -> MappedImages:
+        """The examples at `index` (into this split), still mapped: a view, not a copy."""
+        binarized = self.binarized
+        if binarized is not None:
+            binarized = dataclasses.replace(binarized, positions=binarized.positions[index])
+        return self._derived(rows=self.rows[index], binarized=binarized)
+
+    def binarized_once(self, seed: int) -> MappedImages:
+        """As binarize_once(all of this split's values, seed), drawn batch by batch."""
+        if self.binarized is not None:
+            raise ValueError("this split is binarized already")
+        positions = np.arange(len(self.rows), dtype=np.int64)
+        return self._derived(binarized=BinarizedOnce(seed, positions))
+
+    def __getitem__(self, key: int | slice | torch.Tensor | np.ndarray) -> torch.Tensor:
+        if isinstance(key, slice):
+            return self._gather(np.arange(*key.indices(len(self))))
+        if isinstance(key, (int, np.integer)):
+            return self._gather(np.array([range(len(self))[key]]))[0]
+        index = np.asarray(key.cpu() if isinstance(key, torch.Tensor) else key)
+        if index.dtype == np.bool_:
+            index = np.flatnonzero(index)
+        return self._gather(np.where(index < 0, index + len(self), index))
+
+    def _gather(self, index: np.ndarray) -> torch.Tensor:
+        """Float32 tensor (B, *shape) on self.device of the examples at `index` (B,)."""
+        if len(index) == 0:
+            return torch.empty((0, *self.example_shape), dtype=torch.float32, device=self.device)
+        values = self._decode(self._read(self.rows[index]))
+        if self.binarized is not None:
+            self._noise.binarize(values.reshape(len(index), -1), self.binarized.positions[index])
+        return torch.from_numpy(values).to(self.device)
+
+    def _read(self, rows: np.ndarray) -> np.ndarray:
+        """stored[rows]; from a file map, in runs of rows small enough that the pages each
+        run faults in stay under RELEASE_BYTES before they are handed back."""
+        if self.file is None:
+            return self.stored[rows]
+        row_bytes = int(np.prod(self.stored.shape[1:])) * self.stored.itemsize
+        if _resident_bound(rows, row_bytes) <= RELEASE_BYTES:
+            self.file.note_read(_resident_bound(rows, row_bytes))
+            return self.stored[rows]
+        out = np.empty((len(rows), *self.stored.shape[1:]), dtype=self.stored.dtype)
+        step = max(1, RELEASE_BYTES // (row_bytes + MAX_FAULT_BYTES))
+        for start in range(0, len(rows), step):
+            part = rows[start : start + step]
+            np.take(self.stored, part, axis=0, out=out[start : start + len(part)])
+            self.file.note_read(_resident_bound(part, row_bytes))
+        return out
+
+    def _decode(self, raw: np.ndarray) -> np.ndarray:
+        """Stored rows -> float32 (B, *shape), as convert._scale_images scales whole arrays
+        (float32(pixel) / float32(255))."""
+        values = np.empty((len(raw), *self.example_shape), dtype=np.float32)
+        if self.decoding == "pixels":
+            np.divide(raw, np.float32(255), out=values, dtype=np.float32)
+        elif self.decoding == "bool":
+            np.copyto(values, raw)
+        else:
+            bits = np.unpackbits(raw, axis=1, count=self.num_dims)
+            np.copyto(values, bits.reshape(values.shape))
+        return values
+
+    def to_tensor(self) -> torch.Tensor:
+        """Every example as one float32 tensor: a copy the size of the split, for the few
+        commands that need it whole."""
+        chunk = max(1, (64 << 20) // (4 * max(self.num_dims, 1)))
+        parts = [self[start : start + chunk] for start in range(0, len(self), chunk)]
+        return torch.cat(parts) if parts else self[0:0]
+
+    def numpy(self) -> np.ndarray:
+        """to_tensor() as a numpy array (a copy of the whole split)."""
+        return self.to_tensor().cpu().numpy()
+
+    def packed_bits_once(self, seed: int) -> MappedImages:
+        """The split binarized once (as binarized_once) and kept in memory as packed bits,
+        one bit per value, so shuffled batches need no noise stream."""
+        stream = self.binarized_once(seed)
+        chunk = _ROWS_PER_DRAW
+        packed = np.concatenate(
+            [
+                np.packbits(stream[start : start + chunk].flatten(1).numpy().astype(np.uint8), 1)
+                for start in range(0, len(self), chunk)
+            ]
+        )
+        rows = np.arange(len(self), dtype=np.int64)
+        return MappedImages(packed, rows, "packed_bits", self.example_shape, device=self.device)
+
+
+def _resident_bound(rows: np.ndarray, row_bytes: int) -> int:
+    """Most bytes of a file map that reading `rows` (B,) of row_bytes each makes resident:
+    scattered rows fault in MAX_FAULT_BYTES each, a run of nearby rows its span."""
+    scattered = len(rows) * (row_bytes + MAX_FAULT_BYTES)
+    span = (int(rows.max()) - int(rows.min()) + 1) * row_bytes + 2 * MAX_FAULT_BYTES
+    return min(scattered, span)
+
+
+def as_tensor(x: torch.Tensor | MappedImages) -> torch.Tensor:
+    """x itself when it is a tensor; a mapped split copied whole into one (see to_tensor)."""
+    return x.to_tensor() if isinstance(x, MappedImages) else x
+
+
+def binarized_split(x: torch.Tensor | MappedImages, seed: int) -> torch.Tensor | MappedImages:
+    """binarize_once(x, seed) of a split's float32 (N, ...) values in [0, 1]: a tensor for a
+    tensor, a mapped split drawn batch by batch for a mapped one."""
+    if isinstance(x, MappedImages):
+        return x.binarized_once(seed)
+    return torch.from_numpy(binarize_once(x.numpy(), seed))
+
+
+def take_rows(x: np.ndarray | MappedImages, index: np.ndarray | slice) -> np.ndarray | MappedImages:
+    """The examples of x at `index`: a mapped view for a mapped split, numpy indexing else."""
+    return x.take(index) if isinstance(x, MappedImages) else x[index]
