@@ -20,6 +20,7 @@ HONOURED_ON_RESUME = frozenset(
         "resume",
         "quiet",
         "device",
+        "compile",
         "threads",
         "seed",
         "verbose",

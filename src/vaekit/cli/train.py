@@ -34,6 +34,8 @@ from vaekit.models.m2 import CLASSIFIER_ARCHS
 from vaekit.objectives import OBJECTIVES
 from vaekit.priors import PRIORS
 from vaekit.training import TrainConfig, fit, has_checkpoint
+from vaekit.training.config import PRECISIONS
+from vaekit.training.distributed import World, end_process_group, start_process_group
 from vaekit.training.loop import check_labels
 from vaekit.training.presets import (
     PRESETS,
@@ -119,6 +121,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quiet", action="store_true", help="no progress bar (the per-epoch lines stay)"
     )
+    parser.add_argument(
+        "--precision",
+        default=None,
+        choices=PRECISIONS,
+        help="networks' format under torch.autocast; the loss stays fp32 (default fp32)",
+    )
+    parser.add_argument("--compile", action="store_true", help="run the loss through torch.compile")
     add_device_arguments(parser)
 
 
@@ -130,7 +139,8 @@ MODEL_FLAGS = ("arch", "latent_dim", "hidden_dims", "conv_channels", "activation
 TRAIN_FLAGS = ("epochs", "batch_size", "lr", "beta", "kl_warmup_epochs", "grad_clip",
                "objective", "iw_train_samples", "free_bits", "lr_schedule", "lr_warmup_steps",
                "lr_final_factor", "ema_decay", "early_stopping_patience",
-               "time_budget_seconds", "checkpoint_every", "weight_decay")  # fmt: skip
+               "time_budget_seconds", "checkpoint_every", "weight_decay",
+               "precision")  # fmt: skip
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -250,6 +260,15 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     device = apply_runtime(args)
+    world = start_process_group(device)  # a no-op unless torchrun started several processes
+    try:
+        return _train(args, device, world)
+    finally:
+        end_process_group()
+
+
+def _train(args: argparse.Namespace, device: torch.device, world: World) -> int:
+    """Train on every rank alike; only rank 0 (`world.is_main`) talks and writes files."""
     run_dir = Path(args.out)
     if args.resume:
         data_config, model, train_config = _resumed_setup(args, run_dir)
@@ -267,25 +286,24 @@ def run(args: argparse.Namespace) -> int:
         model = _build_model(args, data, recipe)
         train_config.check_model(model)  # fit() checks too; here, before the recipe line
         check_labels(model, data)
-        _announce_table_recipe(args, recipe)
-        _announce_classifier_weight(args, model, data)
+        if world.is_main:
+            _announce_table_recipe(args, recipe)
+            _announce_classifier_weight(args, model, data)
     model.to(device)
     logger.info(
         "training %s on %s (%d examples)", type(model).__name__, data.spec.source, len(data.train)
     )
+    callbacks = [ProgressBar(enabled=show_bar(args.quiet))] if world.is_main else []
     with stop_on_signals() as stop:
-        state = fit(
-            model,
-            data,
-            train_config,
-            run_dir=run_dir,
-            resume=args.resume,
-            callbacks=[ProgressBar(enabled=show_bar(args.quiet))],
-            should_stop=stop,
-        )
+        state = fit(model, data, train_config, run_dir=run_dir, resume=args.resume,
+                    callbacks=callbacks, should_stop=stop, world=world,
+                    compile=args.compile)  # fmt: skip
+    if not world.is_main:
+        return stop.exit_code if state.interrupted else 0
     if state.interrupted:
         print(
-            f"vaekit: stopped by {stop.signal_name}: checkpoint saved at step {state.step}; "
+            f"vaekit: stopped by {stop.signal_name or 'a signal to another process'}: "
+            f"checkpoint saved at step {state.step}; "
             f"continue with: vaekit train --out {run_dir} --resume",
             file=sys.stderr,
         )
