@@ -330,15 +330,8 @@ def validation_figures(state: TrainState, data: DataSplits) -> dict[str, float]:
         "val_bits_per_dim": nats_to_bits_per_dim(-val_elbo, data.spec.num_dims),
     }
     if state.model.classifies and data.val.y is not None:
-        figures["val_accuracy"] = all_ranks_accuracy(state, val_x, val_y)
+        gather = world.gather_rows if world.is_distributed else None
+        figures["val_accuracy"] = classification_accuracy(
+            state.eval_model, val_x, val_y, gather=gather
+        )
     return figures
-
-
-def all_ranks_accuracy(state: TrainState, x: torch.Tensor, y: torch.Tensor) -> float | None:
-    """Classification accuracy over every rank's block of labelled examples (None: none)."""
-    accuracy = classification_accuracy(state.eval_model, x, y) if len(x) else None
-    if not state.world.is_distributed:
-        return accuracy
-    labelled = float((y >= 0).sum()) if accuracy is not None else 0.0
-    both = state.world.sum(torch.tensor([(accuracy or 0.0) * labelled, labelled]))
-    return float(both[0] / both[1]) if both[1] > 0 else None
