@@ -301,10 +301,11 @@ def _train(args: argparse.Namespace, device: torch.device, world: World) -> int:
     if not world.is_main:
         return stop.exit_code if state.interrupted else 0
     if state.interrupted:
+        launcher = "torchrun [its options] -m vaekit" if world.is_distributed else "vaekit"
         print(
             f"vaekit: stopped by {stop.signal_name or 'a signal to another process'}: "
             f"checkpoint saved at step {state.step}; "
-            f"continue with: vaekit train --out {run_dir} --resume",
+            f"continue with: {launcher} train --out {run_dir} --resume",
             file=sys.stderr,
         )
         return stop.exit_code
