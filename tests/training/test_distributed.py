@@ -15,7 +15,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from vaekit.cli.runtime import mps_available, resolve_device
 from vaekit.data import Split, iterate_batches, num_batches
+from vaekit.errors import ConfigError
 from vaekit.training import TrainConfig, fit
 from vaekit.training.distributed import World
 
@@ -166,3 +168,14 @@ def test_bf16_on_the_cpu_trains_close_to_fp32(digits, small_vae):
         assert math.isfinite(state.history[-1]["val_elbo_nats"])
     for full, half in zip(losses["fp32"], losses["bf16"]):
         assert abs(half - full) < 0.02 * abs(full), losses
+
+
+def test_unknown_precision_and_absent_devices_are_refused():
+    with pytest.raises(ConfigError, match="fp8"):
+        TrainConfig(precision="fp8")
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+    absent = [name for name, present in (("cuda", torch.cuda.is_available()),
+                                         ("mps", mps_available())) if not present]  # fmt: skip
+    for name in [*absent, "tpu"]:
+        with pytest.raises(ConfigError):
+            resolve_device(name)
