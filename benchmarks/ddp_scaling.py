@@ -32,6 +32,7 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "ddp_scaling
 TRAIN_LIMIT = 12_800
 EPOCHS = 3
 BATCH = 128
+LAUNCH_FAILURES: list[str] = []  # stderr tails of failed launches, reported on the page
 # name -> (processes, threads per process, precision, compile, fused gradient)
 ROWS = {
     "1 process x 1 thread, fused gradient (vaekit train's default)": (1, 1, "fp32", False, True),
@@ -87,8 +88,13 @@ def run_row(spec: tuple, train_limit: int, epochs: int, folder: Path) -> list[di
     else:
         command = [sys.executable, *flags]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    subprocess.run(command, check=True, env=env, capture_output=True, timeout=600)
-    return json.loads(result.read_text())
+    for attempt in range(2):  # a launch that fails is retried once, and counted on the page
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        if done.returncode == 0:
+            return json.loads(result.read_text())
+        LAUNCH_FAILURES.append(done.stderr[-3000:])
+        print(f"launch failed (attempt {attempt + 1}):\n{done.stderr[-3000:]}", flush=True)
+    raise RuntimeError(f"{' '.join(command)} failed twice")
 
 
 def summarize(epochs_by_round: list[list[dict]]) -> dict:
@@ -139,7 +145,8 @@ def main() -> None:
                 print(f"round {round_index + 1} {name}: {rate:.0f} samples/s", flush=True)
     results = {name: summarize(rounds) for name, rounds in runs.items()}
     lines = page(results, args, time.perf_counter() - started)
-    payload = {"rows": results, "train_limit": args.train_limit, "epochs": args.epochs,
+    payload = {"rows": results, "launch_failures": LAUNCH_FAILURES,
+               "train_limit": args.train_limit, "epochs": args.epochs,
                "batch_size": BATCH, "rounds": args.rounds}  # fmt: skip
     write_results(args.out, lines, info, payload)
 
@@ -167,6 +174,8 @@ def page(results: dict, args: argparse.Namespace, seconds: float) -> list[str]:
             f"{row['first_epoch_overhead_seconds']:.1f} | {row['last_epoch_train_loss']:.2f} |"
         )
     lines += [
+        "",
+        f"Failed launches retried during this run: {len(LAUNCH_FAILURES)}.",
         "",
         "Reading the table: the machine has 2 cores, so 2 processes x 1 thread can at best "
         "match 1 process x 2 threads; each DDP step adds an all-reduce of the gradients and "
