@@ -68,8 +68,10 @@ def worker(args: argparse.Namespace) -> None:
             rows = [{k: row[k] for k in ("epoch_seconds", "train_samples_per_second",
                                          "train_loss")} for row in state.history]  # fmt: skip
             Path(args.result).write_text(json.dumps(rows))
-    finally:
-        end_process_group()
+    except BaseException:
+        end_process_group(finished=False)
+        raise
+    end_process_group()
 
 
 def run_row(spec: tuple, train_limit: int, epochs: int, folder: Path) -> list[dict]:

@@ -52,9 +52,12 @@ def run(args: argparse.Namespace) -> int:
     device = apply_runtime(args)
     world = start_process_group(device)  # a no-op unless torchrun started several processes
     try:
-        return _evaluate(args, device, world)
-    finally:
-        end_process_group()
+        code = _evaluate(args, device, world)
+    except BaseException:
+        end_process_group(finished=False)
+        raise
+    end_process_group()
+    return code
 
 
 def _evaluate(args: argparse.Namespace, device: torch.device, world: World) -> int:

@@ -262,9 +262,12 @@ def run(args: argparse.Namespace) -> int:
     device = apply_runtime(args)
     world = start_process_group(device)  # a no-op unless torchrun started several processes
     try:
-        return _train(args, device, world)
-    finally:
-        end_process_group()
+        code = _train(args, device, world)
+    except BaseException:
+        end_process_group(finished=False)
+        raise
+    end_process_group()
+    return code
 
 
 def _train(args: argparse.Namespace, device: torch.device, world: World) -> int:

@@ -160,10 +160,19 @@ def start_process_group(device: torch.device, environ: Mapping[str, str] | None 
     return world
 
 
-def end_process_group() -> None:
-    """Destroy the default process group if one was started (safe to call twice)."""
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+def end_process_group(*, finished: bool = True) -> None:
+    """Destroy the default process group if one was started (safe to call twice).
+
+    finished: every rank got here normally, so they first wait for each other. A rank that
+    tore its group down while another was still using it was seen to abort in gloo's C++
+    ("terminate called without an active exception"). After an error (finished=False) a
+    peer may never arrive, so there is no wait; torchrun stops the others.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if finished:
+        dist.barrier()
+    dist.destroy_process_group()
 
 
 def check_batch_size(batch_size: int, world: World) -> None:
