@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import torch
 from tqdm import tqdm
 
 from vaekit.cli.argtypes import nonnegative_int, positive_int
@@ -23,6 +24,7 @@ from vaekit.cli.runtime import (
 from vaekit.errors import ConfigError
 from vaekit.evaluation import evaluate
 from vaekit.io import write_text_atomic
+from vaekit.training.distributed import World, end_process_group, start_process_group
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +57,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     device = apply_runtime(args)
+    world = start_process_group(device)  # a no-op unless torchrun started several processes
+    try:
+        code = _evaluate(args, device, world)
+    except BaseException:
+        end_process_group(finished=False)
+        raise
+    end_process_group()
+    return code
+
+
+def _evaluate(args: argparse.Namespace, device: torch.device, world: World) -> int:
+    """Each rank scores its block of the split; the per-example scores are gathered, so
+    every rank holds the whole split's report and rank 0 prints it."""
     model = open_model(args.run_dir, device)
     if args.iw_samples > 0 and not model.has_likelihood_bound:
         raise ConfigError(
@@ -65,11 +80,13 @@ def run(args: argparse.Namespace) -> int:
     split = pick_split(data, args.split)
     x = split.x[: args.limit] if args.limit else split.x
     y = None if split.y is None else (split.y[: args.limit] if args.limit else split.y)
+    rows = world.shard(x.shape[0])
+    x, y = x[rows], None if y is None else y[rows]
     with tqdm(
         total=x.shape[0],
         unit="img",
         file=sys.stderr,
-        disable=not show_bar(args.quiet) or args.iw_samples == 0,
+        disable=not show_bar(args.quiet) or args.iw_samples == 0 or not world.is_main,
     ) as bar:
         report = evaluate(
             model,
@@ -80,9 +97,12 @@ def run(args: argparse.Namespace) -> int:
             data_scaling=data.spec.scaling,
             batch_size=args.batch_size,
             chunk_size=args.chunk_size,
-            generator=seeded_generator(args.seed, device),
+            generator=seeded_generator(args.seed + 1_000_003 * world.rank, device),
             progress=bar.update,
+            gather=world.gather_rows if world.is_distributed else None,
         )
+    if not world.is_main:
+        return 0
     if args.save:
         write_text_atomic(Path(args.run_dir) / "eval.json", json.dumps(report.to_dict()) + "\n")
     if args.json:

@@ -46,7 +46,9 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix("vaekit").strip()
         hint = f" (see: vaekit {command + ' ' if command else ''}--help)"
-        self.exit(EXIT_USER_ERROR, f"vaekit: error: {message}{hint}\n")
+        # under torchrun, only rank 0 says it: every rank parses the same flags
+        shown = f"vaekit: error: {message}{hint}\n" if _rank() == 0 else None
+        self.exit(EXIT_USER_ERROR, shown)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,11 +145,16 @@ def _run_command(args: argparse.Namespace, flags: dict[str, str]) -> int:
     )
     if args.verbose:  # vaekit's own debug lines only, not every library's
         logging.getLogger("vaekit").setLevel(logging.DEBUG)
+    # under torchrun every rank runs the same command: rank 0 speaks for all of them
+    speaks = _rank() == 0
+    if not speaks:
+        logging.getLogger("vaekit").setLevel(logging.ERROR)
     module = importlib.import_module(f"vaekit.cli.{COMMANDS[args.command][0]}")
     try:
         return module.run(args)
     except VaekitError as err:
-        print(f"vaekit: error: {in_flag_terms(str(err), flags)}", file=sys.stderr)
+        if speaks:  # the other ranks meet the same error: one line is enough
+            print(f"vaekit: error: {in_flag_terms(str(err), flags)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as err:
         if isinstance(err, BrokenPipeError) or err.errno == errno.EPIPE:
@@ -155,6 +162,14 @@ def _run_command(args: argparse.Namespace, flags: dict[str, str]) -> int:
         where = f": {err.filename}" if err.filename else ""
         print(f"vaekit: error: {err.strerror or err}{where}", file=sys.stderr)
         return EXIT_USER_ERROR
+
+
+def _rank() -> int:
+    """RANK as torchrun sets it; 0 for a command run on its own."""
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
 
 
 def _quiet_broken_pipe() -> int:

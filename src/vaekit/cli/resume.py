@@ -21,6 +21,7 @@ HONOURED_ON_RESUME = frozenset(
         "quiet",
         "tensorboard",
         "device",
+        "compile",
         "threads",
         "seed",
         "verbose",

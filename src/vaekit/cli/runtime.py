@@ -21,6 +21,7 @@ from vaekit.data import (
 from vaekit.data.mapped import binarized_split
 from vaekit.errors import CheckpointError, ConfigError
 from vaekit.models import LatentVariableModel, load_model
+from vaekit.training.distributed import local_rank_from, rank_from
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, *, with_split: bool) -> None:
@@ -30,34 +31,64 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, with_split: bool) -> N
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (default: auto)")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="auto | cpu | cuda[:N] | mps (default: auto = cuda, else mps, else cpu)",
+    )
     parser.add_argument(
         "--threads", type=THREADS, default=None, help="CPU threads (default: torch's)"
     )
     parser.add_argument("--seed", type=SEED, default=0, help="random seed (default: 0)")
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' picks CUDA when present; anything else must name an available device."""
+def mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return backend is not None and bool(backend.is_available())
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """'auto' picks CUDA, then Apple's MPS, then the CPU; anything else must name an
+    available device. Under torchrun (local_rank > 0 or WORLD_SIZE > 1), a bare 'cuda'
+    means this process's GPU, cuda:<LOCAL_RANK>."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "mps" if mps_available() else "cpu"
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise ConfigError(f"unknown device {name!r}; use auto, cpu or cuda") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but no CUDA device is available")
+        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda or mps") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda was asked for but no CUDA device is available")
+        if device.index is None:
+            device = torch.device("cuda", local_rank)
+        if device.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"--device {device} asked for, but only {torch.cuda.device_count()} CUDA "
+                "device(s) are visible"
+            )
+        torch.cuda.set_device(device)
+    elif device.type == "mps" and not mps_available():
+        raise ConfigError("--device mps was asked for but MPS is not available")
+    elif device.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda or mps")
     return device
 
 
+def process_rank() -> int:
+    """This process's rank under torchrun (RANK), 0 when run on its own."""
+    return rank_from(os.environ)
+
+
 def apply_runtime(args: argparse.Namespace) -> torch.device:
-    """Set threads and seeds once, for the whole command; return the device."""
+    """Set threads and seeds once, for the whole command; return the device (under torchrun,
+    this process's GPU for cuda)."""
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    return resolve_device(args.device)
+    return resolve_device(args.device, local_rank_from(os.environ))
 
 
 def seeded_generator(seed: int, device: torch.device) -> torch.Generator:

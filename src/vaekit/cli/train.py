@@ -35,6 +35,8 @@ from vaekit.objectives import OBJECTIVES
 from vaekit.priors import PRIORS
 from vaekit.reporting.tensorboard import tensorboard_callbacks
 from vaekit.training import TrainConfig, fit, has_checkpoint
+from vaekit.training.config import PRECISIONS
+from vaekit.training.distributed import World, end_process_group, start_process_group
 from vaekit.training.loop import check_labels
 from vaekit.training.presets import (
     PRESETS,
@@ -122,6 +124,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tensorboard", action="store_true",
                         help="also write TensorBoard events to OUT/tensorboard/")  # fmt: skip
+    parser.add_argument(
+        "--precision",
+        default=None,
+        choices=PRECISIONS,
+        help="networks' format under torch.autocast; the loss stays fp32 (default fp32)",
+    )
+    parser.add_argument("--compile", action="store_true", help="run the loss through torch.compile")
     add_device_arguments(parser)
 
 
@@ -133,7 +142,8 @@ MODEL_FLAGS = ("arch", "latent_dim", "hidden_dims", "conv_channels", "activation
 TRAIN_FLAGS = ("epochs", "batch_size", "lr", "beta", "kl_warmup_epochs", "grad_clip",
                "objective", "iw_train_samples", "free_bits", "lr_schedule", "lr_warmup_steps",
                "lr_final_factor", "ema_decay", "early_stopping_patience",
-               "time_budget_seconds", "checkpoint_every", "weight_decay")  # fmt: skip
+               "time_budget_seconds", "checkpoint_every", "weight_decay",
+               "precision")  # fmt: skip
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -253,6 +263,18 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     device = apply_runtime(args)
+    world = start_process_group(device)  # a no-op unless torchrun started several processes
+    try:
+        code = _train(args, device, world)
+    except BaseException:
+        end_process_group(finished=False)
+        raise
+    end_process_group()
+    return code
+
+
+def _train(args: argparse.Namespace, device: torch.device, world: World) -> int:
+    """Train on every rank alike; only rank 0 (`world.is_main`) talks and writes files."""
     run_dir = Path(args.out)
     if args.resume:
         data_config, model, train_config = _resumed_setup(args, run_dir)
@@ -270,29 +292,29 @@ def run(args: argparse.Namespace) -> int:
         model = _build_model(args, data, recipe)
         train_config.check_model(model)  # fit() checks too; here, before the recipe line
         check_labels(model, data)
-        _announce_table_recipe(args, recipe)
-        _announce_classifier_weight(args, model, data)
+        if world.is_main:
+            _announce_table_recipe(args, recipe)
+            _announce_classifier_weight(args, model, data)
     model.to(device)
     logger.info(
         "training %s on %s (%d examples)", type(model).__name__, data.spec.source, len(data.train)
     )
+    callbacks = [
+        ProgressBar(enabled=show_bar(args.quiet)),
+        *tensorboard_callbacks(args.tensorboard, run_dir, data, seed=args.seed),
+    ] if world.is_main else []  # fmt: skip
     with stop_on_signals() as stop:
-        state = fit(
-            model,
-            data,
-            train_config,
-            run_dir=run_dir,
-            resume=args.resume,
-            callbacks=[
-                ProgressBar(enabled=show_bar(args.quiet)),
-                *tensorboard_callbacks(args.tensorboard, run_dir, data, seed=args.seed),
-            ],
-            should_stop=stop,
-        )
+        state = fit(model, data, train_config, run_dir=run_dir, resume=args.resume,
+                    callbacks=callbacks, should_stop=stop, world=world,
+                    compile=args.compile)  # fmt: skip
+    if not world.is_main:
+        return stop.exit_code if state.interrupted else 0
     if state.interrupted:
+        launcher = "torchrun [its options] -m vaekit" if world.is_distributed else "vaekit"
         print(
-            f"vaekit: stopped by {stop.signal_name}: checkpoint saved at step {state.step}; "
-            f"continue with: vaekit train --out {run_dir} --resume",
+            f"vaekit: stopped by {stop.signal_name or 'a signal to another process'}: "
+            f"checkpoint saved at step {state.step}; "
+            f"continue with: {launcher} train --out {run_dir} --resume",
             file=sys.stderr,
         )
         return stop.exit_code

@@ -1,6 +1,6 @@
 """Data: built-in datasets and user files to float32 tensors, plus the DataSpec models need."""
 
-from vaekit.data.batches import Batch, iterate_batches
+from vaekit.data.batches import Batch, iterate_batches, num_batches
 from vaekit.data.binarize import binarize_batch
 from vaekit.data.config import DataConfig
 from vaekit.data.dequantize import dequantize_batch, noise_widths
@@ -24,4 +24,5 @@ __all__ = [
     "iterate_batches",
     "load_data",
     "noise_widths",
+    "num_batches",
 ]

@@ -9,6 +9,16 @@ from __future__ import annotations
 
 import torch
 
+HALF_DTYPES = (torch.float16, torch.bfloat16)
+
+
+def full_precision(parameter: torch.Tensor) -> torch.Tensor:
+    """A half-precision parameter (from a network under torch.autocast) as float32; any other
+    tensor unchanged (the same object). Densities and KLs sum hundreds of terms per example,
+    which a 8-bit mantissa cannot hold, so the probability maths always runs in fp32 or
+    wider while the networks may run in bf16/fp16."""
+    return parameter.float() if parameter.dtype in HALF_DTYPES else parameter
+
 
 class Distribution:
     """Base class: subclasses set `event_ndim` and implement the methods below."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from vaekit.distributions.base import Distribution
+from vaekit.distributions.base import Distribution, full_precision
 
 
 class Bernoulli(Distribution):
@@ -16,7 +16,7 @@ class Bernoulli(Distribution):
     """
 
     def __init__(self, logits: torch.Tensor, event_ndim: int) -> None:
-        self.logits = logits
+        self.logits = full_precision(logits)
         self.event_ndim = event_ndim
 
     @property

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from vaekit.distributions.base import Distribution
+from vaekit.distributions.base import Distribution, full_precision
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -18,8 +18,8 @@ class DiagonalGaussian(Distribution):
     """
 
     def __init__(self, mean: torch.Tensor, log_var: torch.Tensor, event_ndim: int = 1) -> None:
-        self.loc = mean
-        self.log_var = log_var
+        self.loc = full_precision(mean)
+        self.log_var = full_precision(log_var)
         self.event_ndim = event_ndim
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -31,12 +32,16 @@ def evaluate(
     chunk_size: int = 200,
     generator: torch.Generator | None = None,
     progress: ProgressFn | None = None,
+    gather: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> EvalReport:
     """Score `model` on x: (N, *input_shape), in the units the model's likelihood defines.
 
     iw_samples = K > 0 adds the importance-weighted NLL with K samples per example.
     y: (N,) int64 labels of x, or None. A conditional model needs them and is scored on
     log p(x | y); a model that classifies is also scored on its accuracy at predicting them.
+    gather: for several processes that each score a block of the split, a function that
+    concatenates every process's per-example (N_r,) tensor in order (vaekit.training's
+    World.gather_rows); the report is then of the whole split, the same on every process.
     """
     if model.is_conditional and y is None:
         raise ConfigError(f"a {type(model).__name__} models p(x | y): evaluating it needs labels")
@@ -50,7 +55,9 @@ def evaluate(
         )
         accuracy = None
         if model.classifies and y is not None:
-            accuracy = classification_accuracy(model, x, y, batch_size=max(batch_size, 500))
+            accuracy = classification_accuracy(
+                model, x, y, batch_size=max(batch_size, 500), gather=gather
+            )
         nll = None
         if iw_samples > 0 and model.has_likelihood_bound:
             log_likelihood = log_likelihood_scores(
@@ -63,9 +70,13 @@ def evaluate(
                 generator=generator,
                 progress=progress,
             )
+            if gather is not None:
+                log_likelihood = gather(log_likelihood)
             nll = float(-log_likelihood.double().mean())
     finally:
         model.train(was_training)
+    if gather is not None:
+        log_px, kls = gather(log_px), gather(kls)
     num_dims = int(x[0].numel())
     elbo = float((log_px - kls).double().mean()) if model.has_likelihood_bound else None
     if nll is not None:
@@ -76,7 +87,7 @@ def evaluate(
         bits, source = None, "none"
     return EvalReport(
         split=split,
-        num_examples=int(x.shape[0]),
+        num_examples=int(log_px.shape[0]),
         num_dims=num_dims,
         iw_samples=iw_samples if nll is not None else 0,
         elbo_nats=elbo,

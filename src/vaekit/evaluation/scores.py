@@ -83,17 +83,24 @@ def log_likelihood_scores(
 
 @torch.inference_mode()
 def classification_accuracy(
-    model: LatentVariableModel, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 1000
+    model: LatentVariableModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int = 1000,
+    gather: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> float | None:
     """Fraction of the labelled examples (y >= 0) that `model.classify` gets right; None when
-    no example is labelled. x: (N, *input_shape), y: (N,) int64."""
-    labelled = y >= 0
-    if not bool(labelled.any()):
-        return None
+    no example is labelled. x: (N, *input_shape), y: (N,) int64. gather: see `evaluate`."""
     predictions = torch.cat(
         [
             model.classify(x[start : start + batch_size]).argmax(dim=-1)
             for start in range(0, x.shape[0], batch_size)
         ]
-    )
+    ) if x.shape[0] else y.new_empty(0)  # fmt: skip
+    if gather is not None:
+        predictions, y = gather(predictions), gather(y)
+    labelled = y >= 0
+    if not bool(labelled.any()):
+        return None
     return float((predictions == y)[labelled].double().mean())

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from vaekit.distributions import Distribution
+from vaekit.distributions.base import full_precision
 from vaekit.likelihoods.heads import LikelihoodHead
 
 NUM_LEVELS = 256
@@ -60,8 +61,8 @@ class DiscretizedLogistic(Distribution):
         event_ndim: int,
         num_levels: int = NUM_LEVELS,
     ) -> None:
-        self.loc = loc
-        self.log_scale = log_scale.clamp(min=MIN_LOG_SCALE)
+        self.loc = full_precision(loc)
+        self.log_scale = full_precision(log_scale).clamp(min=MIN_LOG_SCALE)
         self.event_ndim = event_ndim
         self.num_levels = num_levels
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from vaekit.distributions import Distribution
+from vaekit.distributions.base import full_precision
 from vaekit.likelihoods.discretized_logistic import (
     NUM_LEVELS,
     DiscretizedLogistic,
@@ -39,6 +40,7 @@ class DiscretizedLogisticMixture(Distribution):
         event_ndim: int,
         num_levels: int = NUM_LEVELS,
     ) -> None:
+        logits, loc, log_scale = map(full_precision, (logits, loc, log_scale))
         self.log_weights = torch.log_softmax(logits, dim=1)
         self.components = DiscretizedLogistic(loc, log_scale, event_ndim, num_levels)
         self.event_ndim = event_ndim

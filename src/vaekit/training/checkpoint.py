@@ -16,6 +16,8 @@ import os
 import shutil
 from pathlib import Path
 
+import torch
+
 from vaekit.errors import CheckpointError
 from vaekit.io import read_json, read_tensors, sha256_file, write_json, write_tensors
 from vaekit.io.atomic import fsync_dir
@@ -32,8 +34,16 @@ CHECKSUMS = "checksums.json"
 CHECKED_FILES = ("config.json", "model.safetensors", STATE_TENSORS, STATE_JSON)
 
 
-def save_checkpoint(run_dir: str | os.PathLike, state: TrainState) -> Path:
-    """Write a checkpoint, rotate latest -> previous, export the model; returns its folder."""
+def save_checkpoint(
+    run_dir: str | os.PathLike,
+    state: TrainState,
+    *,
+    extra_tensors: dict[str, torch.Tensor] | None = None,
+) -> Path:
+    """Write a checkpoint, rotate latest -> previous, export the model; returns its folder.
+
+    extra_tensors go into train_state.safetensors as well (with several ranks: the other
+    ranks' noise generators, as `rng.noise.rank<r>`; rank 0's is `rng.noise`)."""
     root = Path(run_dir) / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
     for stale in root.glob(".tmp-*"):  # left by a run killed while writing
@@ -42,6 +52,7 @@ def save_checkpoint(run_dir: str | os.PathLike, state: TrainState) -> Path:
     save_model(state.model, tmp)
     tensors, optimizer_json = optimizer_to_files(state.optimizer)
     tensors["rng.noise"] = state.noise_generator.get_state()
+    tensors.update(extra_tensors or {})
     if state.ema is not None:
         tensors.update({f"ema.{k}": v for k, v in state.ema.state_tensors().items()})
     write_tensors(tmp / STATE_TENSORS, tensors)
@@ -108,10 +119,27 @@ def _restore_from(folder: Path, state: TrainState) -> None:
     optimizer_from_files(state.optimizer, tensors, payload.get("optimizer", {}))
     if "rng.noise" not in tensors:
         raise CheckpointError(f"{folder / STATE_TENSORS} lacks the RNG state")
-    state.noise_generator.set_state(tensors["rng.noise"])
     state.restore_counters(payload)
+    _restore_noise(folder, state, tensors)
     if state.ema is not None:
         _restore_ema(folder, state, tensors)
+
+
+def rank_noise_key(rank: int) -> str:
+    """Where rank `rank`'s noise generator is kept in train_state.safetensors."""
+    return "rng.noise" if rank == 0 else f"rng.noise.rank{rank}"
+
+
+def _restore_noise(folder: Path, state: TrainState, tensors: dict) -> None:
+    """This rank's noise generator; a rank the run did not have before (resumed with more
+    processes) starts a fresh stream seeded by (seed, rank, step)."""
+    rank = state.world.rank
+    key = rank_noise_key(rank)
+    if key in tensors:
+        state.noise_generator.set_state(tensors[key])
+        return
+    logger.warning("%s has no noise generator for rank %d; it starts a new one", folder, rank)
+    state.noise_generator.manual_seed(state.config.seed + 1 + 1_000_003 * rank + state.step)
 
 
 def _restore_ema(folder: Path, state: TrainState, tensors: dict) -> None:

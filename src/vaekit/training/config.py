@@ -12,6 +12,9 @@ from vaekit.models import LatentVariableModel, model_name
 from vaekit.objectives import OBJECTIVES
 from vaekit.training.schedules import LR_SCHEDULES
 
+# the forward's floating-point format; the probability maths and the loss stay in fp32
+PRECISIONS = ("fp32", "bf16", "fp16")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -36,6 +39,9 @@ class TrainConfig:
     time_budget_seconds ends training once that much wall-clock time has passed (the epoch
     in progress is cut short and validated), whatever `epochs` says.
     weight_decay > 0 trains with AdamW's decoupled weight decay at that rate (0: plain Adam).
+    precision "bf16" or "fp16" runs the networks under torch.autocast in that format (fp16
+    with a gradient scaler); densities, KLs and the loss stay in fp32. batch_size is the
+    global batch: with several processes (torchrun) each takes batch_size / processes.
 
     Non-finite steps (loss or gradient norm NaN/inf) are skipped and counted. After
     `rollback_after` in a row, the weights and optimizer go back to the last good checkpoint
@@ -67,6 +73,7 @@ class TrainConfig:
     early_stopping_patience: int | None = None
     time_budget_seconds: float | None = None
     weight_decay: float = 0.0
+    precision: str = "fp32"
 
     @property
     def validation_batch_size(self) -> int:
@@ -103,6 +110,10 @@ class TrainConfig:
         if self.free_bits > 0 and self.objective != "elbo":
             raise ConfigError("free_bits applies to the elbo objective only")
         self._check_recipe()
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}"
+            )
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
             raise ConfigError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -18,14 +17,22 @@ from vaekit.data import (
     dequantize_batch,
     iterate_batches,
     noise_widths,
+    num_batches,
 )
 from vaekit.errors import CheckpointError, ConfigError
 from vaekit.evaluation import classification_accuracy, elbo_scores
 from vaekit.models import LatentVariableModel
 from vaekit.training import recipe
 from vaekit.training.callbacks import TrainCallback
-from vaekit.training.checkpoint import has_checkpoint, restore_checkpoint, save_checkpoint
+from vaekit.training.checkpoint import (
+    has_checkpoint,
+    rank_noise_key,
+    restore_checkpoint,
+    save_checkpoint,
+)
 from vaekit.training.config import TrainConfig
+from vaekit.training.distributed import World, check_batch_size
+from vaekit.training.engine import build_loss_module, check_precision, make_scaler
 from vaekit.training.metrics_log import write_metrics_csv
 from vaekit.training.schedules import kl_weight
 from vaekit.training.state import TrainState
@@ -44,6 +51,8 @@ def fit(
     resume: bool = False,
     callbacks: Sequence[TrainCallback] = (),
     should_stop: Callable[[], bool] | None = None,
+    world: World | None = None,
+    compile: bool = False,
 ) -> TrainState:
     """Train `model` on data.train, validating on data.val after each epoch.
 
@@ -53,9 +62,24 @@ def fit(
     a run is refused (ConfigError). `should_stop` is polled after every
     step (the CLI sets it on SIGINT/SIGTERM): when it returns True, a checkpoint is written
     and fit returns with state.interrupted set. Returns the final TrainState.
+
+    Several processes (torchrun): pass `world` (default: the initialised process group, if
+    any); every rank calls fit alike, each trains on its share of every global batch through
+    DistributedDataParallel, and only rank 0 writes run_dir. compile=True runs the loss
+    through torch.compile.
     """
     check_labels(model, data)
+    device = next(model.parameters()).device
+    world = World.current(device) if world is None else world
+    check_batch_size(config.batch_size, world)
+    check_precision(config.precision, device)
+    if world.is_distributed and config.time_budget_seconds is not None:
+        raise ConfigError(
+            "time_budget_seconds is not supported with several processes (their clocks "
+            "differ); give epochs instead"
+        )
     state = TrainState.create(model, config)
+    set_up_engine(state, world, compile=compile)
     model.metadata.update(data=data.spec.to_dict(), train=config.to_dict())
     if data.config is not None:  # lets `vaekit eval` and friends reload the same data
         model.metadata["data_config"] = data.config.to_dict()
@@ -69,7 +93,7 @@ def fit(
         )
     state.take_snapshot()
     state.start_clock()
-    steps_per_epoch = math.ceil(len(data.train) / config.batch_size)
+    steps_per_epoch = num_batches(len(data.train), config.batch_size, num_ranks=world.size)
     for callback in callbacks:
         callback.on_fit_start(state, steps_per_epoch * config.epochs)
     while state.epoch < config.epochs:
@@ -84,7 +108,7 @@ def fit(
         # decided before the checkpoint, so that it records the seconds the decision saw
         # and a resume of this checkpoint comes to the same decision
         state.stop_reason = recipe.stop_reason(state)
-        if run_dir is not None:
+        if run_dir is not None and world.is_main:
             write_metrics_csv(run_dir, state.history)
         mark_good(state, run_dir)
         for callback in callbacks:
@@ -97,6 +121,23 @@ def fit(
     for callback in callbacks:
         callback.on_fit_end(state)
     return state
+
+
+def set_up_engine(state: TrainState, world: World, *, compile: bool) -> None:
+    """How steps run: DDP across the ranks and/or torch.compile through a loss module, fp16's
+    gradient scaler, and a noise stream of its own for each rank (rank 0 keeps the
+    single-process one). The fused fast path computes gradients outside autograd, where
+    neither DDP nor autocast can reach, so it is left off for those."""
+    config = state.config
+    device = next(state.model.parameters()).device
+    state.world = world
+    state.scaler = make_scaler(config.precision, device)
+    if world.is_distributed or compile or config.precision != "fp32":
+        state.fast_path = None
+    if world.is_distributed or compile:
+        state.loss_module = build_loss_module(state.model, config, world, compile=compile)
+    if world.rank > 0:
+        state.noise_generator.manual_seed(config.seed + 1 + 1_000_003 * world.rank)
 
 
 def check_labels(model: LatentVariableModel, data: DataSplits) -> None:
@@ -167,11 +208,14 @@ def run_epoch(
     widths = noise_widths(data.spec)  # integer table columns get fresh noise every batch
     widths = None if widths is None else widths.to(device)
     totals, window = StepTotals(), StepTotals()
+    world = state.world
     batches = iterate_batches(
         data.train,
         config.batch_size,
         shuffle=True,
         generator=epoch_generator(config.seed, state.epoch),
+        rank=world.rank,
+        num_ranks=world.size,
     )
     state.model.train()
     for index, (x, y) in enumerate(batches):
@@ -185,11 +229,12 @@ def run_epoch(
         beta = kl_weight(state.step, beta=config.beta, warmup_steps=warmup_steps)
         recipe.set_learning_rate(state, steps_per_epoch)
         labels = None if y is None else y.to(device, non_blocking=True)
-        took_step = take_step(state, Batch(x, labels), beta, (totals, window))
+        weight = share_weight(len(data.train), config.batch_size, index, x.shape[0], world)
+        took_step = take_step(state, Batch(x, labels), beta, (totals, window), loss_weight=weight)
         state.batch_in_epoch = index + 1
         if took_step:
             recipe.after_step(state)
-        if should_stop is not None and should_stop():
+        if stop_requested(world, should_stop):
             state.interrupted = True
             mark_good(state, run_dir)
             return totals
@@ -207,37 +252,89 @@ def run_epoch(
     return totals
 
 
+def share_weight(
+    num_rows: int, batch_size: int, index: int, local_rows: int, world: World
+) -> float:
+    """local_rows * ranks / global_rows of global batch `index`: 1 wherever the ranks' shares
+    are equal, which is every batch but perhaps the last."""
+    if not world.is_distributed:
+        return 1.0
+    global_rows = min(batch_size, num_rows - index * batch_size)
+    return local_rows * world.size / global_rows
+
+
+def stop_requested(world: World, should_stop: Callable[[], bool] | None) -> bool:
+    """should_stop's answer, agreed by all ranks (a signal may reach them a step apart)."""
+    asked = should_stop is not None and should_stop()
+    return world.any(asked) if world.is_distributed else asked
+
+
 def mark_good(state: TrainState, run_dir: str | os.PathLike | None) -> None:
-    """Record the current state as the one to return to: in memory, and on disk if asked."""
+    """Record the current state as the one to return to: in memory, and on disk if asked
+    (by rank 0, with every rank's noise generator)."""
     state.take_snapshot()
-    if run_dir is not None:
-        save_checkpoint(run_dir, state)
+    world = state.world
+    generators = world.gather_states(state.noise_generator.get_state())
+    if run_dir is not None and world.is_main:
+        extra = {rank_noise_key(rank): value for rank, value in enumerate(generators) if rank}
+        save_checkpoint(run_dir, state, extra_tensors=extra)
 
 
 def epoch_row(state: TrainState, data: DataSplits, totals: StepTotals, seconds: float) -> dict:
-    """The metrics.csv row of the epoch just trained, with validation ELBO."""
-    config = state.config
+    """The metrics.csv row of the epoch just trained, with validation ELBO; with several
+    ranks, the training means and validation figures are over all of them."""
+    totals = all_ranks_totals(state.world, totals)
     row = {"epoch": state.epoch + 1, "step": state.step, **totals.means()}
     if state.model.has_likelihood_bound and len(data.val) > 0:
-        generator = torch.Generator(device=next(state.model.parameters()).device)
-        generator.manual_seed(config.seed + 2)  # same noise every epoch: comparable estimates
-        val_x = data.val.x.to(generator.device)
-        val_y = None if data.val.y is None else data.val.y.to(generator.device)
-        log_px, kls = elbo_scores(
-            state.eval_model,
-            val_x,
-            y=val_y if state.model.is_conditional else None,
-            batch_size=config.validation_batch_size,
-            generator=generator,
-        )
-        val_elbo = float((log_px - kls).double().mean())
-        row["val_elbo_nats"] = val_elbo
-        row["val_bits_per_dim"] = nats_to_bits_per_dim(-val_elbo, data.spec.num_dims)
-        row["val_reconstruction_nats"] = float(-log_px.double().mean())
-        row["val_kl_nats"] = float(kls.double().mean())
-        if state.model.classifies and val_y is not None:
-            row["val_accuracy"] = classification_accuracy(state.eval_model, val_x, val_y)
+        row.update(validation_figures(state, data))
     row["epoch_seconds"] = seconds
     row["train_samples_per_second"] = totals.examples / seconds if seconds > 0 else float("nan")
     row["skipped_steps"] = state.skipped_steps
     return row
+
+
+def all_ranks_totals(world: World, totals: StepTotals) -> StepTotals:
+    """The running sums of every rank added up (one all-reduce); this rank's alone if single."""
+    if not world.is_distributed:
+        return totals
+    sums = torch.zeros(4, dtype=torch.float64)
+    if totals.examples:
+        sums[:3] = torch.as_tensor(totals.sums).detach().cpu().double()
+    sums[3] = totals.examples
+    sums = world.sum(sums)
+    return StepTotals(sums=sums[:3], examples=int(sums[3]))
+
+
+def validation_figures(state: TrainState, data: DataSplits) -> dict[str, float]:
+    """val_elbo_nats, val_bits_per_dim (and val_accuracy for a classifier). With several
+    ranks, each scores a block of the split and the per-example terms are gathered, so the
+    figures cover the whole split; the Monte Carlo noise then differs from one process's."""
+    config, world = state.config, state.world
+    generator = torch.Generator(device=next(state.model.parameters()).device)
+    # same noise every epoch: comparable estimates
+    generator.manual_seed(config.seed + 2 + 1_000_003 * world.rank)
+    rows = world.shard(len(data.val))
+    # one process keeps the split as it is: a memory-mapped split moves as a view, not a copy
+    val_x = (data.val.x[rows] if world.is_distributed else data.val.x).to(generator.device)
+    val_y = None if data.val.y is None else data.val.y[rows].to(generator.device)
+    log_px, kls = elbo_scores(
+        state.eval_model,
+        val_x,
+        y=val_y if state.model.is_conditional else None,
+        batch_size=config.validation_batch_size,
+        generator=generator,
+    )
+    log_px, kls = world.gather_rows(log_px), world.gather_rows(kls)
+    val_elbo = float((log_px - kls).double().mean())
+    figures = {
+        "val_elbo_nats": val_elbo,
+        "val_bits_per_dim": nats_to_bits_per_dim(-val_elbo, data.spec.num_dims),
+        "val_reconstruction_nats": float(-log_px.double().mean()),
+        "val_kl_nats": float(kls.double().mean()),
+    }
+    if state.model.classifies and data.val.y is not None:
+        gather = world.gather_rows if world.is_distributed else None
+        figures["val_accuracy"] = classification_accuracy(
+            state.eval_model, val_x, val_y, gather=gather
+        )
+    return figures

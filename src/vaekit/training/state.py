@@ -13,6 +13,7 @@ from vaekit.errors import CheckpointError
 from vaekit.models import LatentVariableModel
 from vaekit.models.fused_mlp import FusedMLPVAE, fused_mlp_supported
 from vaekit.training.config import TrainConfig
+from vaekit.training.distributed import World
 from vaekit.training.ema import WeightAverage
 
 
@@ -42,6 +43,12 @@ class TrainState:
     fast_path: FusedMLPVAE | None = field(default=None, repr=False)
     ema: WeightAverage | None = field(default=None, repr=False)
     train_seconds: float = 0.0  # wall-clock seconds spent in fit(), across resumes
+    # how steps run: the ranks training together, the module computing the loss (the model's
+    # loss, DDP-wrapped and/or compiled; None: the model's batch_loss directly) and fp16's
+    # gradient scaler
+    world: World = field(default_factory=World)
+    loss_module: torch.nn.Module | None = field(default=None, repr=False)
+    scaler: torch.amp.GradScaler | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._clock_origin = time.perf_counter()
@@ -112,6 +119,7 @@ class TrainState:
             "history": self.history,
             "train_seconds": self.train_seconds,
             "ema_updates": self.ema.num_updates if self.ema is not None else 0,
+            **({"scaler": self.scaler.state_dict()} if self.scaler is not None else {}),
         }
 
     def restore_counters(self, payload: dict[str, Any]) -> None:
@@ -125,6 +133,8 @@ class TrainState:
             self.train_seconds = float(payload.get("train_seconds", 0.0))
             if self.ema is not None:
                 self.ema.num_updates = int(payload.get("ema_updates", 0))
+            if self.scaler is not None and "scaler" in payload:
+                self.scaler.load_state_dict(dict(payload["scaler"]))
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(
                 f"train_state.json is missing or has a bad field: {err}"

@@ -1,0 +1,92 @@
+"""How a step computes its loss: the model's batch loss as a module's forward (so that
+DistributedDataParallel, which hooks forward, and torch.compile can wrap it), mixed precision
+by torch.autocast, and the gradient scaler fp16 needs."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from vaekit.errors import ConfigError
+from vaekit.models import LatentVariableModel
+from vaekit.objectives import batch_loss
+from vaekit.training.config import PRECISIONS, TrainConfig
+from vaekit.training.distributed import World
+
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class LossModule(torch.nn.Module):
+    """forward(x, y, beta, generator) -> (loss, reconstruction, kl), the scalar batch means
+    of `batch_loss` in nats per example for the configured objective."""
+
+    def __init__(self, model: LatentVariableModel, config: TrainConfig) -> None:
+        super().__init__()
+        self.model = model
+        self.objective = config.objective
+        self.num_samples = config.iw_train_samples
+        self.free_bits = config.free_bits
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor | None,
+        beta: float | torch.Tensor,
+        generator: torch.Generator | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return batch_loss(
+            self.model,
+            x,
+            y=y,
+            kl_weight=beta,
+            objective=self.objective,
+            num_samples=self.num_samples,
+            free_bits=self.free_bits,
+            generator=generator,
+        )
+
+
+def build_loss_module(
+    model: LatentVariableModel, config: TrainConfig, world: World, *, compile: bool = False
+) -> torch.nn.Module:
+    """The module a step calls: LossModule, wrapped in DistributedDataParallel when there are
+    several ranks (it averages the gradients over them during backward), then compiled when
+    asked. Weights are still read and saved from `model` itself."""
+    module: torch.nn.Module = LossModule(model, config)
+    if world.is_distributed:
+        device = next(model.parameters()).device
+        device_ids = [device.index] if device.type == "cuda" else None
+        module = DistributedDataParallel(module, device_ids=device_ids)
+    if compile:
+        module = torch.compile(module)
+    return module
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """ConfigError for a precision the device cannot train in."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
+    if precision == "fp16" and device.type == "mps":
+        raise ConfigError("fp16 training needs a gradient scaler, which mps lacks; use bf16")
+
+
+@contextlib.contextmanager
+def autocast(precision: str, device: torch.device) -> Iterator[None]:
+    """Run the enclosed forward in `precision` (fp32: no autocast at all, so full-precision
+    runs compute exactly what they did before mixed precision existed)."""
+    if precision == "fp32":
+        yield
+        return
+    with torch.autocast(device_type=device.type, dtype=AUTOCAST_DTYPES[precision]):
+        yield
+
+
+def make_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler | None:
+    """A GradScaler for fp16 (its narrow range underflows small gradients unless the loss is
+    scaled up first); None for fp32 and bf16, whose range is fp32's."""
+    if precision != "fp16":
+        return None
+    return torch.amp.GradScaler(device.type)
