@@ -127,11 +127,12 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"rows": [row.to_dict() for row in rows]}))
         return 0
     print(f"linear probe (standardized logistic regression), test split of {len(test)} examples")
-    print(f"{'features':<22} {'labels/class':>12} {'accuracy %':>11} {'std':>6}")
+    width = max(len(row.features) for row in rows)
+    print(f"{'features':<{width}} {'labels/class':>12} {'accuracy %':>11} {'std':>6}")
     for row in rows:
         k = "all" if row.labels_per_class is None else str(row.labels_per_class)
         print(
-            f"{row.features:<22} {k:>12} {100 * row.accuracy_mean:>11.2f} "
+            f"{row.features:<{width}} {k:>12} {100 * row.accuracy_mean:>11.2f} "
             f"{100 * row.accuracy_std:>6.2f}"
         )
     return 0
