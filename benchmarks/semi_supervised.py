@@ -123,7 +123,7 @@ M2_ROWS = {
         900,
     ),
     "m2-100-grey-balanced-conv-long": (
-        "M2, grey-level inputs, labelled x55, conv classifier, 5x as long",
+        "M2, grey-level inputs, labelled x55, conv classifier, 3.75x as long",
         100,
         [
             "--likelihood",
@@ -136,7 +136,7 @@ M2_ROWS = {
             "32",
             "64",
         ],
-        1200,
+        900,
     ),  # fmt: skip
     "m2-100-long": ("M2, MLP classifier, binarized, 1.5x as long", 100, BINARY, 360),
     "m2-100-conv-repeats": (
