@@ -24,7 +24,7 @@ from vaekit.cli.runtime import (
 from vaekit.errors import ConfigError
 from vaekit.evaluation import evaluate
 from vaekit.io import write_text_atomic
-from vaekit.training.distributed import World, end_process_group, start_process_group
+from vaekit.training.distributed import World, in_process_group
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,14 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     device = apply_runtime(args)
-    world = start_process_group(device)  # a no-op unless torchrun started several processes
-    try:
-        code = _evaluate(args, device, world)
-    except BaseException:
-        end_process_group(finished=False)
-        raise
-    end_process_group()
-    return code
+    # a single process unless torchrun started several
+    return in_process_group(device, lambda world: _evaluate(args, device, world))
 
 
 def _evaluate(args: argparse.Namespace, device: torch.device, world: World) -> int:
@@ -80,8 +74,9 @@ def _evaluate(args: argparse.Namespace, device: torch.device, world: World) -> i
     split = pick_split(data, args.split)
     x = split.x[: args.limit] if args.limit else split.x
     y = None if split.y is None else (split.y[: args.limit] if args.limit else split.y)
-    rows = world.shard(x.shape[0])
-    x, y = x[rows], None if y is None else y[rows]
+    if world.is_distributed:  # one process keeps the split whole: a mapped split stays a view
+        rows = world.shard(x.shape[0])
+        x, y = x[rows], None if y is None else y[rows]
     with tqdm(
         total=x.shape[0],
         unit="img",

@@ -36,7 +36,7 @@ from vaekit.priors import PRIORS
 from vaekit.reporting.tensorboard import tensorboard_callbacks
 from vaekit.training import TrainConfig, fit, has_checkpoint
 from vaekit.training.config import PRECISIONS
-from vaekit.training.distributed import World, end_process_group, start_process_group
+from vaekit.training.distributed import World, in_process_group
 from vaekit.training.loop import check_labels
 from vaekit.training.presets import (
     PRESETS,
@@ -263,14 +263,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     device = apply_runtime(args)
-    world = start_process_group(device)  # a no-op unless torchrun started several processes
-    try:
-        code = _train(args, device, world)
-    except BaseException:
-        end_process_group(finished=False)
-        raise
-    end_process_group()
-    return code
+    # a single process unless torchrun started several
+    return in_process_group(device, lambda world: _train(args, device, world))
 
 
 def _train(args: argparse.Namespace, device: torch.device, world: World) -> int:

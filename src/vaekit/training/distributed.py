@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -173,6 +173,19 @@ def end_process_group(*, finished: bool = True) -> None:
     if finished:
         dist.barrier()
     dist.destroy_process_group()
+
+
+def in_process_group(device: torch.device, work: Callable[[World], int]) -> int:
+    """Run `work(world)` inside the process group torchrun describes (none without
+    torchrun) and end the group after it, on success or error; work's exit code."""
+    world = start_process_group(device)
+    try:
+        code = work(world)
+    except BaseException:
+        end_process_group(finished=False)
+        raise
+    end_process_group()
+    return code
 
 
 def check_batch_size(batch_size: int, world: World) -> None:
