@@ -4,7 +4,6 @@ for a binarized run, also the grey pixels and the latent means of grey inputs.""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 
@@ -19,12 +18,12 @@ from vaekit.cli.runtime import (
     add_device_arguments,
     add_run_arguments,
     apply_runtime,
+    grey_run_data,
     open_model,
     pick_split,
     run_data,
-    run_data_config,
 )
-from vaekit.data import DataSplits, as_tensor, load_data
+from vaekit.data import DataSplits, as_tensor
 from vaekit.errors import ConfigError, DataError
 from vaekit.features import linear_probe, posterior_means
 from vaekit.features.probe import num_fits
@@ -50,7 +49,7 @@ def _grey_feature_sets(
     """For a binarized run, the same examples before binarization: the grey pixels, and the
     latent means of grey inputs (a Bernoulli encoder reads the probabilities it was trained
     to sample from; no sampling noise in the features)."""
-    grey = load_data(dataclasses.replace(run_data_config(model), binarize="none"))
+    grey = grey_run_data(model)
     if not (torch.equal(grey.train.y, data.train.y) and torch.equal(grey.test.y, data.test.y)):
         raise DataError("the grey-level reload of the data does not match the run's split")
     name = f"grey pixels ({grey.train.x[0].numel()})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 
@@ -112,6 +113,11 @@ def run_data_config(model: LatentVariableModel, *, eval_limit: int | None = None
 def run_data(model: LatentVariableModel, *, eval_limit: int | None = None) -> DataSplits:
     """Reload the data a run was trained on (same source, split and binarization)."""
     return load_data(run_data_config(model, eval_limit=eval_limit))
+
+
+def grey_run_data(model: LatentVariableModel) -> DataSplits:
+    """A binarized run's data before binarization: same source, same splits."""
+    return load_data(dataclasses.replace(run_data_config(model), binarize="none"))
 
 
 def model_data_spec(model: LatentVariableModel) -> DataSpec:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -18,15 +17,17 @@ from vaekit.cli.runtime import (
     add_run_arguments,
     apply_runtime,
     check_output,
+    grey_run_data,
     model_data_spec,
     open_model,
     pick_split,
     run_data,
+    run_data_config,
     seeded_generator,
 )
-from vaekit.data import DataConfig, DataSpec, Split, as_tensor, load_data
+from vaekit.data import DataSpec, Split, as_tensor
 from vaekit.data.like import binarize_like, read_like
-from vaekit.errors import CheckpointError, ConfigError
+from vaekit.errors import ConfigError
 from vaekit.features import AnomalyScores, anomaly_scores, score_rule
 from vaekit.io import write_with_atomic
 
@@ -48,30 +49,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_device_arguments(parser)
 
 
-def _data_config(model) -> DataConfig:
-    payload = model.metadata.get("data_config")
-    if payload is None:
-        raise CheckpointError(
-            "this model records no data config; it was not trained by `vaekit train`"
-        )
-    return DataConfig.from_dict(payload)
-
-
-def _grey_split(config: DataConfig, name: str) -> Split:
-    """A binarized run's split before binarization (same source, same split)."""
-    return getattr(load_data(dataclasses.replace(config, binarize="none")), name)
-
-
 def _examples(args, model, spec: DataSpec) -> tuple[Split, torch.Tensor | None]:
     """(model inputs, grey values they were binarized from, or None)."""
-    config = _data_config(model)
+    config = run_data_config(model)
     if args.data is not None:
         grey = read_like(config, spec, args.data)
         inputs = binarize_like(spec, grey)
         return inputs, grey.x if spec.binarize != "none" else None
     name = args.split or "test"
     inputs = pick_split(run_data(model), name)
-    grey = None if spec.binarize == "none" else as_tensor(_grey_split(config, name).x)
+    grey = None if spec.binarize == "none" else as_tensor(getattr(grey_run_data(model), name).x)
     return Split(as_tensor(inputs.x), inputs.y), grey
 
 
