@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from vaekit.data import DataConfig, MappedImages, iterate_batches, load_data
+from vaekit.data import DataConfig, MappedExamples, iterate_batches, load_data
 from vaekit.data import mapped as mapped_module
 from vaekit.evaluation import evaluate
 from vaekit.models import VAE, VAEConfig
@@ -34,8 +34,8 @@ def _load(path, memory_map, **options):
 
 
 def _backed_by_file(x) -> bool:
-    """x is a MappedImages whose pixels are a view of its file's memory map, not a copy."""
-    if not isinstance(x, MappedImages) or x.file is None:
+    """x is a MappedExamples whose pixels are a view of its file's memory map, not a copy."""
+    if not isinstance(x, MappedExamples) or x.file is None:
         return False
     base = x.stored
     while isinstance(base, np.ndarray) and base.base is not None:
@@ -53,7 +53,7 @@ def test_mapped_splits_equal_in_memory_splits(files, name, binarize):
     assert mapped.spec == loaded.spec
     for split in ("train", "val", "test"):
         got, want = getattr(mapped, split), getattr(loaded, split)
-        assert isinstance(got.x, MappedImages) and isinstance(want.x, torch.Tensor)
+        assert isinstance(got.x, MappedExamples) and isinstance(want.x, torch.Tensor)
         assert got.x.shape == want.x.shape
         assert torch.equal(got.x.to_tensor(), want.x)
         order = torch.randperm(len(want), generator=torch.Generator().manual_seed(3))[:64]
@@ -93,7 +93,7 @@ def test_compressed_npz_and_small_files_are_read_into_memory(files, monkeypatch)
     assert isinstance(_load(files / "compressed.npz", True).train.x, torch.Tensor)
     assert isinstance(_load(files / "pixels.npy", None).train.x, torch.Tensor)  # under 64 MiB
     monkeypatch.setattr("vaekit.data.npmap.MEMORY_MAP_MIN_BYTES", 1 << 20)
-    assert isinstance(_load(files / "pixels.npy", None).train.x, MappedImages)
+    assert isinstance(_load(files / "pixels.npy", None).train.x, MappedExamples)
 
 
 def test_labelled_repeats_stay_mapped(files):
@@ -102,7 +102,7 @@ def test_labelled_repeats_stay_mapped(files):
         _load(files / "stored.npz", True, **options),
         _load(files / "stored.npz", False, **options),
     )
-    assert isinstance(mapped.train.x, MappedImages) and len(mapped.train) == len(loaded.train)
+    assert isinstance(mapped.train.x, MappedExamples) and len(mapped.train) == len(loaded.train)
     assert torch.equal(mapped.train.x.to_tensor(), loaded.train.x)
 
 

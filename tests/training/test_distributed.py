@@ -4,6 +4,7 @@ the pieces that shard the data. Mixed precision (bf16) on the CPU."""
 
 import csv
 import dataclasses
+import json
 import math
 import os
 import signal
@@ -18,6 +19,7 @@ from safetensors.torch import load_file
 from vaekit.cli.runtime import mps_available, resolve_device
 from vaekit.data import Split, iterate_batches, num_batches
 from vaekit.errors import ConfigError
+from vaekit.evaluation import BatchNoise, elbo_scores, log_likelihood_scores
 from vaekit.training import TrainConfig, fit
 from vaekit.training.distributed import World
 
@@ -150,11 +152,56 @@ def test_ranks_share_each_global_batch_of_one_order(num_rows, batch_size):
         assert abs(len(part0.x) - len(part1.x)) <= 1
 
 
-def test_world_shard_covers_every_row_once():
-    for rows in (0, 1, 7, 8):
-        blocks = [World(rank=r, size=3).shard(rows) for r in range(3)]
+@pytest.mark.parametrize("multiple", [1, 2, 5])
+def test_world_shard_covers_every_row_once_in_whole_groups(multiple):
+    for rows in (0, 1, 7, 8, 23):
+        blocks = [World(rank=r, size=3).shard(rows, multiple) for r in range(3)]
         covered = [i for block in blocks for i in range(rows)[block]]
         assert covered == list(range(rows))
+        assert all(block.start % multiple == 0 or block.start == rows for block in blocks)
+        sizes = [len(range(rows)[block]) for block in blocks]
+        assert max(sizes) - min(sizes) <= 2 * multiple - 1  # a group, and a short last one
+
+
+def test_scores_in_blocks_with_batch_noise_are_one_process_scores(digits, small_vae):
+    """The draws behind validation and `vaekit eval` under several ranks: blocks that start
+    on a batch boundary, scored with BatchNoise, give exactly the scores of the whole split."""
+    model, x = small_vae(seed=0), digits.val.x[:170]
+    whole = elbo_scores(model, x, batch_size=20, generator=BatchNoise(5))
+    blocks = [World(rank=r, size=2).shard(len(x), 20) for r in range(2)]
+    parts = [
+        elbo_scores(model, x[rows], batch_size=20, generator=BatchNoise(5, first_row=rows.start))
+        for rows in blocks
+    ]
+    for got, want in zip((torch.cat(p) for p in zip(*parts)), whole):
+        assert torch.equal(got, want)
+    again = elbo_scores(model, x, batch_size=20, generator=BatchNoise(5))
+    other = elbo_scores(model, x, batch_size=20, generator=BatchNoise(6))
+    assert torch.equal(again[0], whole[0]) and not torch.equal(other[0], whole[0])  # log p(x|z)
+    iw = log_likelihood_scores(model, x[:40], 8, batch_size=10, generator=BatchNoise(5))
+    tail = log_likelihood_scores(
+        model, x[20:40], 8, batch_size=10, generator=BatchNoise(5, first_row=20)
+    )
+    assert torch.equal(iw[20:], tail)
+
+
+def test_eval_under_torchrun_reports_the_one_process_figures(tmp_path):
+    run_dir = tmp_path / "vae"
+    train = [sys.executable, "-m", "vaekit", "train", "--data", "digits", "--latent-dim", "4",
+             "--hidden-dims", "32", "--epochs", "1", "--threads", "1", "--quiet",
+             "--out", str(run_dir)]  # fmt: skip
+    subprocess.run(train, check=True, capture_output=True, timeout=300)
+    # 1259 rows in blocks of whole 500-row ELBO batches: 1000 rows on rank 0, 259 on rank 1
+    flags = ["eval", str(run_dir), "--split", "train", "--iw-samples", "16", "--batch-size",
+             "25", "--json", "--quiet", "--threads", "1"]  # fmt: skip
+    one = subprocess.run([sys.executable, "-m", "vaekit", *flags], capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    two = subprocess.run(torchrun(*flags), capture_output=True, text=True, timeout=300)
+    assert one.returncode == 0 and two.returncode == 0, (one.stderr, two.stderr)
+    report_one, report_two = json.loads(one.stdout), json.loads(two.stdout)
+    assert report_two["num_examples"] == report_one["num_examples"] == 1259
+    for key in ("elbo_nats", "nll_nats", "reconstruction_nats", "kl_nats"):
+        assert report_two[key] == report_one[key], key  # the same draws, the same order
 
 
 def test_bf16_on_the_cpu_trains_close_to_fp32(digits, small_vae):

@@ -19,10 +19,9 @@ from vaekit.cli.runtime import (
     open_model,
     pick_split,
     run_data,
-    seeded_generator,
 )
 from vaekit.errors import ConfigError
-from vaekit.evaluation import evaluate
+from vaekit.evaluation import BatchNoise, evaluate, evaluation_batch_multiple
 from vaekit.io import write_text_atomic
 from vaekit.training.distributed import World, in_process_group
 
@@ -74,8 +73,10 @@ def _evaluate(args: argparse.Namespace, device: torch.device, world: World) -> i
     split = pick_split(data, args.split)
     x = split.x[: args.limit] if args.limit else split.x
     y = None if split.y is None else (split.y[: args.limit] if args.limit else split.y)
+    # blocks on batch boundaries with draws tied to each batch's place: the figures of one
+    # process, whatever the number of ranks
+    rows = world.shard(x.shape[0], evaluation_batch_multiple(args.batch_size))
     if world.is_distributed:  # one process keeps the split whole: a mapped split stays a view
-        rows = world.shard(x.shape[0])
         x, y = x[rows], None if y is None else y[rows]
     with tqdm(
         total=x.shape[0],
@@ -92,7 +93,7 @@ def _evaluate(args: argparse.Namespace, device: torch.device, world: World) -> i
             data_scaling=data.spec.scaling,
             batch_size=args.batch_size,
             chunk_size=args.chunk_size,
-            generator=seeded_generator(args.seed + 1_000_003 * world.rank, device),
+            generator=BatchNoise(args.seed, first_row=rows.start),
             progress=bar.update,
             gather=world.gather_rows if world.is_distributed else None,
         )

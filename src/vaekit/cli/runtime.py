@@ -19,7 +19,7 @@ from vaekit.data import (
     load_data,
     noise_widths,
 )
-from vaekit.data.mapped import binarized_split
+from vaekit.data.mapped import MappedExamples, binarized_split
 from vaekit.errors import CheckpointError, ConfigError
 from vaekit.models import LatentVariableModel, load_model
 from vaekit.training.distributed import local_rank_from, rank_from
@@ -148,7 +148,10 @@ def pick_split(data: DataSplits, name: str) -> Split:
     if name == "train" and data.spec.binarize == "dynamic":
         split = Split(x=binarized_split(split.x, TRAIN_SCORING_SEED), y=split.y)
     widths = noise_widths(data.spec)
-    if name == "train" and widths is not None:
+    if name == "train" and widths is not None and isinstance(split.x, MappedExamples):
+        columns = data.spec.dequantized_columns  # drawn as read, in raw units, as val and test
+        split = Split(x=split.x.dequantized_once(columns, TRAIN_SCORING_SEED), y=split.y)
+    elif name == "train" and widths is not None:
         generator = torch.Generator().manual_seed(TRAIN_SCORING_SEED)
         split = Split(x=dequantize_batch(split.x, widths, generator=generator), y=split.y)
     return split

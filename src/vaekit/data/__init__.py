@@ -5,7 +5,7 @@ from vaekit.data.binarize import binarize_batch
 from vaekit.data.config import DataConfig
 from vaekit.data.dequantize import dequantize_batch, noise_widths
 from vaekit.data.load import DATASETS, load_data
-from vaekit.data.mapped import MappedImages, as_tensor, binarized_split
+from vaekit.data.mapped import MappedExamples, as_tensor, binarized_split
 from vaekit.data.spec import DataSpec
 from vaekit.data.splits import DataSplits, Split
 
@@ -15,7 +15,7 @@ __all__ = [
     "DataConfig",
     "DataSpec",
     "DataSplits",
-    "MappedImages",
+    "MappedExamples",
     "Split",
     "as_tensor",
     "binarize_batch",

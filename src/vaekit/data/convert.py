@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+from vaekit.data.mapped import block_rows
 from vaekit.data.raw import RawExamples
 from vaekit.errors import DataError
 
@@ -16,7 +19,7 @@ CHANNEL_COUNTS = (1, 3, 4)
 # flat integer arrays narrower than 4x4 are far more likely tables than images
 MIN_GUESSED_SIDE = 4
 PIXEL_DTYPES = (np.dtype(np.uint8), np.dtype(np.bool_))
-# levels and scaling sentence of stored pixels (mapped.MappedImages scales them the same way)
+# levels and scaling sentence of stored pixels (mapped.MappedExamples scales them the same way)
 PIXEL_SCALING = {
     np.dtype(np.uint8): (256, "pixels/255 in [0,1]"),
     np.dtype(np.bool_): (2, "binary pixels {0,1} as stored"),
@@ -36,14 +39,33 @@ def short_reason(exc: BaseException) -> str:
     return text if len(text) <= _REASON_CHARS else text[:_REASON_CHARS] + "..."
 
 
-def check_finite(x: np.ndarray, source: str) -> None:
-    """Raise DataError with the count and first index of NaN/inf values in a float array."""
+def check_finite(
+    x: np.ndarray, source: str, on_read: Callable[[int], None] | None = None
+) -> tuple[float, float] | None:
+    """(min, max) of a float array, read in blocks of rows; None for other dtypes.
+
+    Raises DataError with the count and first index of NaN/inf values. on_read(num_bytes) is
+    called after each block (a memory-mapped file hands back its pages).
+    """
     if x.dtype.kind != "f":
-        return
-    bad = ~np.isfinite(x)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise DataError(f"{source}: {int(bad.sum())} non-finite values (NaN/inf), first at {first}")
+        return None
+    low, high, bad_count, first = np.inf, -np.inf, 0, None
+    step = block_rows(int(np.prod(x.shape[1:])))
+    for start in range(0, x.shape[0], step):
+        block = x[start : start + step]
+        bad = ~np.isfinite(block)
+        if bad.any():
+            bad_count += int(bad.sum())
+            if first is None:
+                first = (start + int(np.argwhere(bad)[0][0]), *np.argwhere(bad)[0][1:].tolist())
+        else:
+            low, high = min(low, float(block.min())), max(high, float(block.max()))
+        if on_read is not None:
+            on_read(block.nbytes)
+    if first is not None:
+        where = tuple(int(i) for i in first)
+        raise DataError(f"{source}: {bad_count} non-finite values (NaN/inf), first at {where}")
+    return low, high
 
 
 def check_labels(y: np.ndarray, num: int, source: str) -> np.ndarray:
@@ -71,23 +93,34 @@ def _to_nchw(x: np.ndarray, source: str) -> np.ndarray:
     )
 
 
-def _scale_images(x: np.ndarray, source: str) -> tuple[np.ndarray, int | None, str]:
-    """Images to float32 in [0, 1]; returns (x, levels, scaling sentence)."""
-    if x.dtype == np.uint8:
-        return x.astype(np.float32) / np.float32(255), *PIXEL_SCALING[x.dtype]
-    if x.dtype == np.bool_:
-        return x.astype(np.float32), *PIXEL_SCALING[x.dtype]
-    if x.dtype.kind != "f":
+def _image_scaling(
+    dtype: np.dtype, value_range: tuple[float, float] | None, source: str
+) -> tuple[int | None, str]:
+    """(levels, scaling sentence) of images stored as `dtype` whose values span value_range
+    (floats only); DataError for dtypes and ranges that are not images."""
+    if dtype in PIXEL_SCALING:
+        return PIXEL_SCALING[dtype]
+    if dtype.kind != "f":
         raise DataError(
-            f"{source}: images of dtype {x.dtype} are not supported; use uint8 or floats in [0,1]"
+            f"{source}: images of dtype {dtype} are not supported; use uint8 or floats in [0,1]"
         )
-    low, high = float(x.min()), float(x.max())
+    low, high = value_range
     if low < 0.0 or high > 1.0:
         raise DataError(
             f"{source}: image values span [{low:g}, {high:g}]; "
             "images must be uint8 or floats in [0,1]"
         )
-    return x.astype(np.float32), None, "values as stored in [0,1]"
+    return None, "values as stored in [0,1]"
+
+
+def _scale_images(
+    x: np.ndarray, source: str, value_range: tuple[float, float] | None
+) -> tuple[np.ndarray, int | None, str]:
+    """Images to float32 in [0, 1]; returns (x, levels, scaling sentence)."""
+    levels, scaling = _image_scaling(x.dtype, value_range, source)
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / np.float32(255), levels, scaling
+    return x.astype(np.float32), levels, scaling
 
 
 def _square_side(num_values: int) -> int | None:
@@ -96,7 +129,9 @@ def _square_side(num_values: int) -> int | None:
     return side if side * side == num_values and side >= MIN_GUESSED_SIDE else None
 
 
-def _guess_layout(x: np.ndarray, source: str) -> np.ndarray:
+def _guess_layout(
+    x: np.ndarray, source: str, value_range: tuple[float, float] | None
+) -> np.ndarray:
     """A flat (N, D) uint8/bool array with D = s * s becomes (N, 1, s, s) images, saying so.
 
     Other arrays stay tables (floats in [0, 1] may be pixels or proportions: a warning
@@ -113,7 +148,7 @@ def _guess_layout(x: np.ndarray, source: str) -> np.ndarray:
         )  # fmt: skip
         return x.reshape(x.shape[0], 1, side, side)
     # floats in [0, 1] of square width may well be pixels: say so where the CLI shows it
-    looks_like_pixels = x.dtype.kind == "f" and float(x.min()) >= 0.0 and float(x.max()) <= 1.0
+    looks_like_pixels = value_range is not None and value_range[0] >= 0.0 and value_range[1] <= 1.0
     logger.log(
         logging.WARNING if looks_like_pixels else logging.INFO,
         "%s: flat %s array (%d, %d) read as a table; if it holds images, "
@@ -123,12 +158,18 @@ def _guess_layout(x: np.ndarray, source: str) -> np.ndarray:
     return x
 
 
-def _integral_floats_as_bytes(x: np.ndarray) -> np.ndarray:
+def _holds_byte_pixels(x: np.ndarray, value_range: tuple[float, float] | None) -> bool:
+    """Floats spanning value_range whose values may be integers 0..255 above 1 (pixels written
+    to a CSV): only then can _integral_floats_as_bytes change them."""
+    return value_range is not None and value_range[1] > 1.0 and value_range[0] >= 0.0
+
+
+def _integral_floats_as_bytes(x: np.ndarray, value_range: tuple[float, float] | None) -> np.ndarray:
     """Floats holding only integers 0..255 with some above 1 (pixels written to a CSV) -> uint8;
     anything else unchanged."""
-    if x.dtype.kind != "f" or float(x.max()) <= 1.0 or float(x.min()) < 0.0:
+    if not _holds_byte_pixels(x, value_range):
         return x
-    if float(x.max()) > 255.0 or not bool(np.all(x == np.round(x))):
+    if value_range[1] > 255.0 or not bool(np.all(x == np.round(x))):
         return x
     return x.astype(np.uint8)
 
@@ -142,9 +183,7 @@ def _apply_input_shape(x: np.ndarray, shape: tuple[int, ...], source: str) -> np
             f"{source}: --input-shape {' '.join(map(str, shape))} needs {math.prod(shape)} "
             f"values per example, the data have {flat.shape[1]} (shape {x.shape})"
         )
-    if len(shape) == 1:
-        return flat
-    return _integral_floats_as_bytes(flat).reshape(x.shape[0], *shape)
+    return flat if len(shape) == 1 else flat.reshape(x.shape[0], *shape)
 
 
 def examples_from_arrays(
@@ -162,49 +201,79 @@ def examples_from_arrays(
     float32 (N, C, H, W) in [0, 1]. y: optional (N,) integer labels.
     Raises DataError naming `source` for any shape, dtype, range or label problem.
     """
-    labels = _checked(x, y, source)
+    labels, value_range = _checked(x, y, source)
     if input_shape is not None:
         x = _apply_input_shape(x, input_shape, source)
+        if len(input_shape) > 1:
+            x = _integral_floats_as_bytes(x, value_range)
     elif x.ndim == 2:
-        x = _guess_layout(x, source)
+        x = _guess_layout(x, source, value_range)
     if x.ndim == 2:
         # float64 until standardized, so large column offsets keep their precision
         return RawExamples(
             np.ascontiguousarray(x, np.float64), labels, "table", None, TABLE_SCALING
         )
-    images, levels, scaling = _scale_images(_to_nchw(x, source), source)
+    images, levels, scaling = _scale_images(_to_nchw(x, source), source, value_range)
     return RawExamples(np.ascontiguousarray(images), labels, "image", levels, scaling)
 
 
-def stored_pixels(
+@dataclass(frozen=True)
+class StoredExamples:
+    """What examples_from_arrays would make of an array, without converting it.
+
+    values: (N, C, H, W) images or (N, D) table as stored, a view of the array (no copy);
+    labels: (N,) int64 or None; kind: "image" | "table"; decoding: how mapped.MappedExamples
+    turns stored values into model inputs; levels and scaling as RawExamples has them.
+    """
+
+    values: np.ndarray
+    labels: np.ndarray | None
+    kind: str
+    decoding: str
+    levels: int | None
+    scaling: str
+
+
+def stored_examples(
     x: np.ndarray,
     y: np.ndarray | None,
     source: str,
     input_shape: tuple[int, ...] | None = None,
-) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """(pixels, labels) when examples_from_arrays would read x as uint8 or bool images:
-    pixels (N, C, H, W) as stored, a view of x (no copy); labels (N,) int64 or None.
+    on_read: Callable[[int], None] | None = None,
+) -> StoredExamples | None:
+    """x read as examples_from_arrays reads it, left as stored: the same layout, checks and
+    errors, with float values scanned in blocks of rows (on_read as for check_finite).
 
-    None for every other x (tables, float images) and for layouts that would need a copy of
-    x (channels-last data given an input_shape, Fortran order). Raises as
-    examples_from_arrays does for malformed arrays and labels.
+    None for layouts that would need a copy of x (Fortran order, channels-last images given
+    an input_shape, floats 0..255 that examples_from_arrays turns into bytes).
     """
-    if x.dtype not in PIXEL_DTYPES or not x.flags.c_contiguous:
+    if not x.flags.c_contiguous:
         return None
-    labels = _checked(x, y, source)
+    labels, value_range = _checked(x, y, source, on_read)
     if input_shape is not None:
         as_stored = _to_nchw(x, source) if x.ndim >= 3 else x
-        if len(input_shape) == 1 or not as_stored.flags.c_contiguous:
+        if not as_stored.flags.c_contiguous:
+            return None
+        if len(input_shape) > 1 and _holds_byte_pixels(x, value_range):
             return None
         x = _apply_input_shape(x, input_shape, source)
     elif x.ndim == 2:
-        x = _guess_layout(x, source)
-    return None if x.ndim == 2 else (_to_nchw(x, source), labels)
+        x = _guess_layout(x, source, value_range)
+    if x.ndim == 2:
+        return StoredExamples(x, labels, "table", "table", None, TABLE_SCALING)
+    levels, scaling = _image_scaling(x.dtype, value_range, source)
+    decoding = {np.dtype(np.uint8): "pixels", np.dtype(np.bool_): "bool"}.get(x.dtype, "float")
+    return StoredExamples(_to_nchw(x, source), labels, "image", decoding, levels, scaling)
 
 
-def _checked(x: np.ndarray, y: np.ndarray | None, source: str) -> np.ndarray | None:
-    """Refuse x that is not (N, D) to (N, C, H, W) numbers holding values; return the labels
-    checked and as int64 (None when y is None)."""
+def _checked(
+    x: np.ndarray,
+    y: np.ndarray | None,
+    source: str,
+    on_read: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray | None, tuple[float, float] | None]:
+    """Refuse x that is not (N, D) to (N, C, H, W) finite numbers; return the labels checked
+    and as int64 (None when y is None) and x's (min, max) for floats (None otherwise)."""
     if x.dtype.kind not in "biuf":
         raise DataError(f"{source}: unsupported array dtype {x.dtype}; expected numbers or bools")
     if x.ndim < 2 or x.ndim > 4:
@@ -215,5 +284,5 @@ def _checked(x: np.ndarray, y: np.ndarray | None, source: str) -> np.ndarray | N
         raise DataError(f"{source}: no examples (shape {x.shape})")
     if x.size == 0:
         raise DataError(f"{source}: examples hold no values (shape {x.shape})")
-    check_finite(x, source)
-    return None if y is None else check_labels(y, x.shape[0], source)
+    value_range = check_finite(x, source, on_read)
+    return (None if y is None else check_labels(y, x.shape[0], source)), value_range

@@ -14,23 +14,31 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from vaekit.data.mapped import MappedExamples, row_blocks
 from vaekit.data.spec import DataSpec
 
 # variance of U(-1/2, 1/2): what dequantizing adds to an integer column's variance
 UNIFORM_VARIANCE = 1.0 / 12.0
 
 
-def integer_columns(x: np.ndarray) -> tuple[int, ...]:
+def integer_columns(x: np.ndarray | MappedExamples) -> tuple[int, ...]:
     """Indices of the columns of x: (N, D) whose values are all integers."""
-    whole = np.all(x == np.round(x), axis=0)
+    whole = True
+    for block in row_blocks(x):
+        whole = whole & np.all(block == np.round(block), axis=0)
     return tuple(int(j) for j in np.flatnonzero(whole))
 
 
-def dequantize_once(x: np.ndarray, columns: tuple[int, ...], seed: int) -> np.ndarray:
+def dequantize_once(
+    x: np.ndarray | MappedExamples, columns: tuple[int, ...], seed: int
+) -> np.ndarray | MappedExamples:
     """x with RandomState(seed) uniform noise in [-1/2, 1/2) added to `columns`, in raw units.
 
-    x: (N, D) float64; returns a float64 copy (one random_sample((N, len(columns))) call).
+    x: (N, D) float64; returns a float64 copy (one random_sample((N, len(columns))) call), or
+    for a mapped table the same table with that noise drawn batch by batch as it is read.
     """
+    if isinstance(x, MappedExamples):
+        return x.dequantized_once(columns, seed)
     out = np.array(x, dtype=np.float64, copy=True)
     if columns:
         noise = np.random.RandomState(seed).random_sample((x.shape[0], len(columns))) - 0.5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from vaekit.data.mapped import MappedImages
+from vaekit.data.mapped import MappedExamples
 from vaekit.data.splits import Split
 from vaekit.errors import ConfigError, DataError
 
@@ -48,6 +48,6 @@ def repeat_labelled(split: Split, repeats: int, source: str) -> Split:
                           f"{source} has none")  # fmt: skip
     index = torch.nonzero(split.y >= 0).flatten().repeat(repeats - 1)
     y = torch.cat([split.y, split.y[index]])
-    if isinstance(split.x, MappedImages):  # more rows of the same file, not copies
+    if isinstance(split.x, MappedExamples):  # more rows of the same file, not copies
         return Split(split.x.take(np.concatenate([np.arange(len(split)), index.numpy()])), y)
     return Split(torch.cat([split.x, split.x[index]]), y)

@@ -18,14 +18,14 @@ from vaekit.data.dequantize import dequantize_once, integer_columns
 from vaekit.data.digits import load_digits_splits
 from vaekit.data.imagefolder import read_image_folder
 from vaekit.data.labels import keep_labels_per_class, repeat_labelled
-from vaekit.data.mapped import MappedImages
+from vaekit.data.mapped import MappedExamples
 from vaekit.data.mnist import load_idx_splits
 from vaekit.data.npfiles import read_npy, read_npz
 from vaekit.data.npmap import map_examples
 from vaekit.data.raw import RawExamples, RawSplits, split_examples
 from vaekit.data.spec import DataSpec
 from vaekit.data.splits import DataSplits, Split
-from vaekit.data.standardize import column_stats, standardize
+from vaekit.data.standardize import column_stats, constant_columns, standardize
 from vaekit.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def _standardize(
     (val RandomState(1), test RandomState(0)); train's noise is drawn per batch by fit().
     """
     mean, std = column_stats(raw.train.x, source, dequantized)
-    constant = [j for j in np.flatnonzero(np.ptp(raw.train.x, axis=0) == 0) if j not in dequantized]
+    constant = [j for j in constant_columns(raw.train.x) if j not in dequantized]
     if constant:  # a Gaussian scores such a column at its variance floor: a free few nats
         logger.warning(
             "%s: column(s) %s hold one value in the training split and carry no information; "
@@ -117,11 +117,11 @@ def _standardize(
 
 
 def _binarized_once(
-    x: np.ndarray | MappedImages, seed: int, *, shuffled: bool = False
-) -> np.ndarray | MappedImages:
+    x: np.ndarray | MappedExamples, seed: int, *, shuffled: bool = False
+) -> np.ndarray | MappedExamples:
     """binarize_once(x, seed); mapped images are binarized batch by batch as they are read
     (the same values), or, for a split read in shuffled order, kept as packed bits."""
-    if not isinstance(x, MappedImages):
+    if not isinstance(x, MappedExamples):
         return binarize_once(x, seed)
     return x.packed_bits_once(seed) if shuffled else x.binarized_once(seed)
 
@@ -162,7 +162,7 @@ def _to_split(examples: RawExamples, limit: int | None) -> Split:
     mapped images stay mapped (a view of the first `limit`)."""
     y = None if examples.y is None else examples.y[:limit]
     y_tensor = None if y is None else torch.from_numpy(np.array(y, dtype=np.int64, order="C"))
-    if isinstance(examples.x, MappedImages):
+    if isinstance(examples.x, MappedExamples):
         return Split(examples.x.take(slice(limit)), y_tensor)
     x = examples.x[:limit]
     x_tensor = torch.from_numpy(np.array(x, dtype=np.float32, order="C", copy=limit is not None))
@@ -249,6 +249,6 @@ def load_data(config: DataConfig) -> DataSplits:
         len(splits.val),
         len(splits.test),
         splits.spec.shape,
-        " (memory-mapped, scaled per batch)" if isinstance(splits.val.x, MappedImages) else "",
+        " (memory-mapped, scaled per batch)" if isinstance(splits.val.x, MappedExamples) else "",
     )
     return splits

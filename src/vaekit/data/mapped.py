@@ -1,18 +1,24 @@
-"""Images left in a read-only memory map of their file and scaled to float32 one batch at a time.
+"""Examples left in a read-only memory map of their file and turned into float32 one batch
+at a time.
 
-A split of a large uint8 (or bool) image file is a MappedImages: the file's pixels, the rows
-of the file that belong to the split, and how to turn stored values into model inputs
-(pixels/255; bool as 0/1; a split binarized once with a fixed seed). Indexing it with a slice,
-an int or an index tensor returns a float32 tensor of just those rows, with the same values
-load_data gives for data held in memory, so batching, training and evaluation code that reads
-`x[start:stop]` works on either. Resident memory stays bounded: the pages a process has read
-are handed back to the OS every RELEASE_BYTES (they stay in the page cache).
+A split of a large .npy (or uncompressed .npz member) is a MappedExamples: the file's values,
+the rows of the file that belong to the split, and how to turn stored values into model
+inputs, exactly as load_data turns an array held in memory:
+  images: uint8 pixels/255, bool as 0/1, floats in [0, 1] as float32; a split may be
+      binarized once with a fixed seed;
+  tables: float64 of the stored values, integer columns dequantized once with a fixed seed
+      (val and test), then standardized by the train split's column mean and std.
+Indexing it with a slice, an int or an index tensor returns a float32 tensor of just those
+rows, so batching, training and evaluation code that reads `x[start:stop]` works on either.
+Resident memory stays bounded: the pages a process has read are handed back to the OS every
+RELEASE_BYTES (they stay in the page cache).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import mmap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +26,7 @@ import numpy as np
 import torch
 
 from vaekit.data.binarize import binarize_once
+from vaekit.data.noise_stream import NoiseOnce, NoiseStream
 
 # how much of the mapping may be resident before its pages are handed back
 RELEASE_BYTES = 32 << 20
@@ -27,9 +34,16 @@ RELEASE_BYTES = 32 << 20
 # around the page, up to 2 MiB (measured on Linux 6.18, ext4: 1,000 random 784-byte rows of
 # a 235 MB file made 169 MB resident), so scattered rows are read a few at a time
 MAX_FAULT_BYTES = 2 << 20
+# rows read at a time by whole-split passes (statistics, checks, to_tensor): about 16 MiB
+# of float64 values, whatever the number of columns
+BLOCK_BYTES = 16 << 20
 _ROWS_PER_DRAW = 4096  # as binarize_once: bounded float64 noise buffers
-_ROWS_PER_SMALL_DRAW = 32  # per batch: 200 KB of float64 noise for 28x28 images
-DECODINGS = ("pixels", "bool", "packed_bits")
+DECODINGS = ("pixels", "bool", "packed_bits", "float", "table")
+
+
+def block_rows(num_dims: int) -> int:
+    """Rows per block of a whole-split pass over examples of num_dims values."""
+    return max(1, BLOCK_BYTES // (8 * max(num_dims, 1)))
 
 
 class MappedFile:
@@ -63,54 +77,22 @@ class MappedFile:
 
 
 @dataclass(frozen=True)
-class BinarizedOnce:
-    """x ~ Bernoulli(pixel) drawn once as binarize_once(split, seed) draws it: row i of the
-    split takes draws [i * D, (i + 1) * D) of RandomState(seed).random_sample.
+class Standardized:
+    """(value - mean) / std in float64 per column, as load_data standardizes tables.
 
-    positions: (N,) each row's index i in the split that was binarized.
-    """
+    mean, std: (D,) float64 of the train split."""
 
-    seed: int
-    positions: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
 
 
-class _NoiseStream:
-    """Rows of RandomState(seed).random_sample((N, D)) read forwards, restarted when a
-    caller goes back: sequential reads (evaluation, validation) cost one pass."""
+class MappedExamples:
+    """A float32 (N, *shape) split whose values are computed from stored rows on access.
 
-    def __init__(self, seed: int, num_dims: int) -> None:
-        self.seed, self.num_dims = seed, num_dims
-        self._restart()
-
-    def _restart(self) -> None:
-        self.rng, self.cursor = np.random.RandomState(self.seed), 0
-
-    def binarize(self, values: np.ndarray, positions: np.ndarray) -> None:
-        """values (B, D) float32 in [0, 1] -> noise < values as 0/1, in place; row b takes
-        the stream's row positions[b] (any order). Draws at most _ROWS_PER_SMALL_DRAW rows at
-        a time, so no buffer grows with the batch."""
-        order = np.argsort(positions, kind="stable")
-        wanted = positions[order]
-        if wanted[0] < self.cursor:
-            self._restart()
-        done = 0
-        while done < len(wanted):
-            gap = int(wanted[done]) - self.cursor
-            count = min(_ROWS_PER_SMALL_DRAW, gap if gap > 0 else int(wanted[-1]) + 1 - self.cursor)
-            block = self.rng.random_sample((count, self.num_dims))
-            if gap <= 0:  # else rows nobody asked for: drawn and dropped
-                stop = int(np.searchsorted(wanted, self.cursor + count))
-                rows = order[done:stop]
-                values[rows] = block[wanted[done:stop] - self.cursor] < values[rows]
-                done = stop
-            self.cursor += count
-
-
-class MappedImages:
-    """A float32 (N, C, H, W) split whose values are computed from stored rows on access.
-
-    stored: (M, C, H, W) uint8 or bool pixels (a view of a MappedFile), or (M, ceil(D / 8))
-        packed bits; rows: (N,) int64 indices into stored; decoding: one of DECODINGS.
+    stored: (M, *shape) values as stored (a view of a MappedFile: uint8, bool or float
+        images, any numeric table), or (M, ceil(D / 8)) packed bits; rows: (N,) int64
+        indices into stored; decoding: one of DECODINGS; noise: drawn once over the split
+        (binarization or dequantization); standardized: a table's column scaling.
     Offers what batch consumers use of a tensor: shape, ndim, dtype, device, len(),
     x[slice | int | index tensor] -> float32 tensor on `device`, and a lazy to(device).
     """
@@ -123,15 +105,17 @@ class MappedImages:
         shape: tuple[int, ...],
         *,
         file: MappedFile | None = None,
-        binarized: BinarizedOnce | None = None,
+        noise: NoiseOnce | None = None,
+        standardized: Standardized | None = None,
         device: torch.device | str = "cpu",
     ) -> None:
         if decoding not in DECODINGS:
             raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
         self.stored, self.rows, self.decoding = stored, np.asarray(rows, dtype=np.int64), decoding
-        self.example_shape, self.file, self.binarized = tuple(shape), file, binarized
+        self.example_shape, self.file = tuple(shape), file
+        self.noise, self.standardized = noise, standardized
         self.device = torch.device(device)
-        self._noise = None if binarized is None else _NoiseStream(binarized.seed, self.num_dims)
+        self._stream = self._noise_stream()
 
     # what Split and batch consumers read of a tensor
     dtype = torch.float32
@@ -151,19 +135,26 @@ class MappedImages:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _derived(self, **changes: object) -> MappedImages:
+    def _noise_stream(self) -> NoiseStream | None:
+        if self.noise is None:
+            return None
+        width = self.num_dims if self.noise.columns is None else len(self.noise.columns)
+        return NoiseStream(self.noise.seed, width)
+
+    def _derived(self, **changes: object) -> MappedExamples:
         fields = {
             "stored": self.stored,
             "rows": self.rows,
             "decoding": self.decoding,
             "shape": self.example_shape,
             "file": self.file,
-            "binarized": self.binarized,
+            "noise": self.noise,
+            "standardized": self.standardized,
             "device": self.device,
         }
-        return MappedImages(**{**fields, **changes})
+        return MappedExamples(**{**fields, **changes})
 
-    def to(self, *args: object, **kwargs: object) -> MappedImages:
+    def to(self, *args: object, **kwargs: object) -> MappedExamples:
         """The same split, returning its batches on the device that Tensor.to's arguments
         name (nothing is copied now); any dtype but float32 is refused."""
         device = kwargs.get("device", self.device)
@@ -176,8 +167,8 @@ class MappedImages:
 
     def __getstate__(self) -> dict:
         """Picklable state: a view of a file map travels as its place in the file (the
-        receiving process maps the file again), never as the pixels themselves."""
-        state = {**self.__dict__, "_noise": None}
+        receiving process maps the file again), never as the values themselves."""
+        state = {**self.__dict__, "_stream": None}
         if self.file is not None:
             start = self.stored.__array_interface__["data"][0] - self.file.address()
             state["stored"] = (start, self.stored.shape, self.stored.strides, self.stored.dtype)
@@ -190,22 +181,33 @@ class MappedImages:
             self.stored = np.ndarray(
                 shape, dtype, buffer=self.file.mapping, offset=start, strides=strides
             )
-        if self.binarized is not None:
-            self._noise = _NoiseStream(self.binarized.seed, self.num_dims)
+        self._stream = self._noise_stream()
 
-    def take(self, index: np.ndarray | slice) -> MappedImages:
+    def take(self, index: np.ndarray | slice) -> MappedExamples:
         """The examples at `index` (into this split), still mapped: a view, not a copy."""
-        binarized = self.binarized
-        if binarized is not None:
-            binarized = dataclasses.replace(binarized, positions=binarized.positions[index])
-        return self._derived(rows=self.rows[index], binarized=binarized)
+        noise = self.noise
+        if noise is not None:
+            noise = dataclasses.replace(noise, positions=noise.positions[index])
+        return self._derived(rows=self.rows[index], noise=noise)
 
-    def binarized_once(self, seed: int) -> MappedImages:
-        """As binarize_once(all of this split's values, seed), drawn batch by batch."""
-        if self.binarized is not None:
-            raise ValueError("this split is binarized already")
+    def _with_noise(self, seed: int, columns: tuple[int, ...] | None) -> MappedExamples:
+        if self.noise is not None:
+            raise ValueError("this split has its noise drawn already")
         positions = np.arange(len(self.rows), dtype=np.int64)
-        return self._derived(binarized=BinarizedOnce(seed, positions))
+        return self._derived(noise=NoiseOnce(seed, positions, columns))
+
+    def binarized_once(self, seed: int) -> MappedExamples:
+        """As binarize_once(all of this split's values, seed), drawn batch by batch."""
+        return self._with_noise(seed, None)
+
+    def dequantized_once(self, columns: tuple[int, ...], seed: int) -> MappedExamples:
+        """As dequantize_once(all of this table's values, columns, seed), drawn batch by
+        batch; the split unchanged when there are no columns."""
+        return self._with_noise(seed, tuple(columns)) if columns else self
+
+    def with_standardization(self, mean: np.ndarray, std: np.ndarray) -> MappedExamples:
+        """This table with each column standardized as load_data standardizes tables."""
+        return self._derived(standardized=Standardized(mean, std))
 
     def __getitem__(self, key: int | slice | torch.Tensor | np.ndarray) -> torch.Tensor:
         if isinstance(key, slice):
@@ -221,10 +223,48 @@ class MappedImages:
         """Float32 tensor (B, *shape) on self.device of the examples at `index` (B,)."""
         if len(index) == 0:
             return torch.empty((0, *self.example_shape), dtype=torch.float32, device=self.device)
-        values = self._decode(self._read(self.rows[index]))
-        if self.binarized is not None:
-            self._noise.binarize(values.reshape(len(index), -1), self.binarized.positions[index])
+        values = self.values(index)
+        if values.dtype != np.float32:
+            values = values.astype(np.float32)
         return torch.from_numpy(values).to(self.device)
+
+    def values(self, index: np.ndarray) -> np.ndarray:
+        """The examples at `index` (B,) as numpy: float32 images, float64 table values
+        (dequantized and standardized as configured) before their cast to float32."""
+        raw = self._read(self.rows[index])
+        if self.decoding == "table":
+            return self._table_values(raw, index)
+        values = self._decode(raw)
+        if self.noise is not None:
+            flat = values.reshape(len(index), -1)
+
+            def binarize(rows: np.ndarray, noise: np.ndarray) -> None:
+                flat[rows] = noise < flat[rows]
+
+            self._stream.apply(self.noise.positions[index], binarize)
+        return values
+
+    def _table_values(self, raw: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Stored table rows (B, D) -> float64 as load_data computes them: x + (u - 1/2) on
+        the dequantized columns, then (x - mean) / std."""
+        values = raw.astype(np.float64)
+        if self.noise is not None:
+            columns = list(self.noise.columns)
+
+            def dequantize(rows: np.ndarray, noise: np.ndarray) -> None:
+                values[rows[:, None], columns] += noise - 0.5
+
+            self._stream.apply(self.noise.positions[index], dequantize)
+        if self.standardized is not None:
+            values = (values - self.standardized.mean) / self.standardized.std
+        return values
+
+    def value_blocks(self) -> Iterator[np.ndarray]:
+        """The whole split in order, in blocks of block_rows(num_dims) examples, as values()
+        gives them: a pass over the split that keeps only one block in memory."""
+        step = block_rows(self.num_dims)
+        for start in range(0, len(self), step):
+            yield self.values(np.arange(start, min(start + step, len(self))))
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
         """stored[rows]; from a file map, in runs of rows small enough that the pages each
@@ -244,13 +284,13 @@ class MappedImages:
         return out
 
     def _decode(self, raw: np.ndarray) -> np.ndarray:
-        """Stored rows -> float32 (B, *shape), as convert._scale_images scales whole arrays
-        (float32(pixel) / float32(255))."""
+        """Stored image rows -> float32 (B, *shape), as convert._scale_images scales whole
+        arrays (float32(pixel) / float32(255); bool as 0/1; floats cast to float32)."""
         values = np.empty((len(raw), *self.example_shape), dtype=np.float32)
         if self.decoding == "pixels":
             np.divide(raw, np.float32(255), out=values, dtype=np.float32)
-        elif self.decoding == "bool":
-            np.copyto(values, raw)
+        elif self.decoding in ("bool", "float"):
+            np.copyto(values, raw, casting="unsafe")
         else:
             bits = np.unpackbits(raw, axis=1, count=self.num_dims)
             np.copyto(values, bits.reshape(values.shape))
@@ -267,7 +307,7 @@ class MappedImages:
         """to_tensor() as a numpy array (a copy of the whole split)."""
         return self.to_tensor().cpu().numpy()
 
-    def packed_bits_once(self, seed: int) -> MappedImages:
+    def packed_bits_once(self, seed: int) -> MappedExamples:
         """The split binarized once (as binarized_once) and kept in memory as packed bits,
         one bit per value, so shuffled batches need no noise stream."""
         stream = self.binarized_once(seed)
@@ -279,7 +319,7 @@ class MappedImages:
             ]
         )
         rows = np.arange(len(self), dtype=np.int64)
-        return MappedImages(packed, rows, "packed_bits", self.example_shape, device=self.device)
+        return MappedExamples(packed, rows, "packed_bits", self.example_shape, device=self.device)
 
 
 def _resident_bound(rows: np.ndarray, row_bytes: int) -> int:
@@ -290,19 +330,33 @@ def _resident_bound(rows: np.ndarray, row_bytes: int) -> int:
     return min(scattered, span)
 
 
-def as_tensor(x: torch.Tensor | MappedImages) -> torch.Tensor:
+def as_tensor(x: torch.Tensor | MappedExamples) -> torch.Tensor:
     """x itself when it is a tensor; a mapped split copied whole into one (see to_tensor)."""
-    return x.to_tensor() if isinstance(x, MappedImages) else x
+    return x.to_tensor() if isinstance(x, MappedExamples) else x
 
 
-def binarized_split(x: torch.Tensor | MappedImages, seed: int) -> torch.Tensor | MappedImages:
+def binarized_split(x: torch.Tensor | MappedExamples, seed: int) -> torch.Tensor | MappedExamples:
     """binarize_once(x, seed) of a split's float32 (N, ...) values in [0, 1]: a tensor for a
     tensor, a mapped split drawn batch by batch for a mapped one."""
-    if isinstance(x, MappedImages):
+    if isinstance(x, MappedExamples):
         return x.binarized_once(seed)
     return torch.from_numpy(binarize_once(x.numpy(), seed))
 
 
-def take_rows(x: np.ndarray | MappedImages, index: np.ndarray | slice) -> np.ndarray | MappedImages:
+def take_rows(
+    x: np.ndarray | MappedExamples, index: np.ndarray | slice
+) -> np.ndarray | MappedExamples:
     """The examples of x at `index`: a mapped view for a mapped split, numpy indexing else."""
-    return x.take(index) if isinstance(x, MappedImages) else x[index]
+    return x.take(index) if isinstance(x, MappedExamples) else x[index]
+
+
+def row_blocks(x: np.ndarray | MappedExamples) -> Iterator[np.ndarray]:
+    """x's examples in order, in blocks of block_rows(values per example) rows: views of an
+    array, MappedExamples.value_blocks for a mapped split. Both use the same boundaries, so
+    sums accumulated block by block agree to the bit between the two."""
+    if isinstance(x, MappedExamples):
+        yield from x.value_blocks()
+        return
+    step = block_rows(int(np.prod(x.shape[1:])))
+    for start in range(0, len(x), step):
+        yield x[start : start + step]

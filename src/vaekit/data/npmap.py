@@ -1,9 +1,10 @@
-"""uint8 and bool images in a .npy file or an uncompressed .npz member, memory-mapped.
+"""Images and tables in a .npy file or an uncompressed .npz member, memory-mapped.
 
-The .npy header is parsed and checked by npyformat (never unpickled) and the pixels are
-mapped read-only where they lie in the file: the whole array is never read into memory.
-Anything else (tables, float images, compressed .npz members, odd layouts) is left to the
-readers in npfiles, which load it.
+The .npy header is parsed and checked by npyformat (never unpickled) and the values are
+mapped read-only where they lie in the file: the whole array is never read into memory (the
+checks that read every value, such as finiteness, go through it in blocks). Anything else
+(compressed .npz members, Fortran order, layouts that need a copy) is left to the readers in
+npfiles, which load it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from vaekit.data.config import MEMORY_MAP_MIN_BYTES, DataConfig
-from vaekit.data.convert import PIXEL_DTYPES, PIXEL_SCALING, stored_pixels
-from vaekit.data.mapped import MappedFile, MappedImages
+from vaekit.data.convert import stored_examples
+from vaekit.data.mapped import MappedExamples, MappedFile
 from vaekit.data.npfiles import (
     NPZ_LABEL_KEYS,
     NPZ_SPLIT_KEY,
@@ -36,12 +37,13 @@ MAX_MAPPED_BYTES = 1 << 50
 MAPPED_ARRAY = tuple[MappedFile, np.ndarray, np.ndarray | None, np.ndarray | None]
 
 
-def _map_pixels(
+def _map_values(
     path: Path, start: int, num_bytes: int, source: str, min_bytes: int
 ) -> tuple[MappedFile, np.ndarray] | None:
     """(map, array) of the .npy bytes at [start, start + num_bytes) of path, the array viewing
-    the map, when it holds at least min_bytes of C-order uint8 or bool values; else None
-    (also for a malformed header: the reader that loads the file says what is wrong)."""
+    the map, when it holds at least min_bytes of C-order numbers or bools in 2 or more
+    dimensions; else None (also for a malformed header: the reader that loads the file says
+    what is wrong)."""
     with path.open("rb") as handle:
         handle.seek(start)
         if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:
@@ -53,7 +55,7 @@ def _map_pixels(
             )
         except DataError:
             return None
-    if dtype not in PIXEL_DTYPES or fortran_order or 0 in shape or len(shape) < 2:
+    if dtype.kind not in "biuf" or fortran_order or 0 in shape or len(shape) < 2:
         return None
     if num_bytes - header_bytes < min_bytes:
         return None
@@ -62,7 +64,7 @@ def _map_pixels(
 
 
 def _map_npy(path: Path, min_bytes: int) -> MAPPED_ARRAY | None:
-    mapped = _map_pixels(path, 0, path.stat().st_size, str(path), min_bytes)
+    mapped = _map_values(path, 0, path.stat().st_size, str(path), min_bytes)
     return None if mapped is None else (*mapped, None, None)
 
 
@@ -101,16 +103,17 @@ def _map_npz(path: Path, min_bytes: int) -> MAPPED_ARRAY | None:
     if start is None:
         return None
     source = f"{path} (member {info.filename})"
-    mapped = _map_pixels(path, start, info.file_size, source, min_bytes)
+    mapped = _map_values(path, start, info.file_size, source, min_bytes)
     return None if mapped is None else (*mapped, y, split)
 
 
 def map_examples(path: Path, config: DataConfig) -> RawExamples | None:
-    """The images of a .npy or .npz file as a MappedImages (see vaekit.data.mapped), or None
-    when the file holds anything but uint8/bool images stored uncompressed in C order, or
-    when config.memory_map is False, or None and the pixels take < MEMORY_MAP_MIN_BYTES.
+    """The examples of a .npy or .npz file as a MappedExamples (see vaekit.data.mapped), or
+    None when the file's array is compressed, in Fortran order or needs a copy to be read
+    (see convert.stored_examples), or when config.memory_map is False, or None and the
+    array takes < MEMORY_MAP_MIN_BYTES.
 
-    Raises DataError as npfiles' readers do for a malformed header or labels.
+    Raises DataError as npfiles' readers do for a malformed array or labels.
     """
     if config.memory_map is False:
         return None
@@ -125,16 +128,12 @@ def map_examples(path: Path, config: DataConfig) -> RawExamples | None:
     if found is None:
         return None
     file, x, y, split = found
-    stored = stored_pixels(x, y, str(path), config.input_shape)
+    stored = stored_examples(x, y, str(path), config.input_shape, file.note_read)
     if stored is None:
         return None
-    pixels, labels = stored
-    levels, scaling = PIXEL_SCALING[pixels.dtype]
-    images = MappedImages(
-        pixels,
-        np.arange(len(pixels), dtype=np.int64),
-        "pixels" if pixels.dtype == np.uint8 else "bool",
-        pixels.shape[1:],
-        file=file,
+    values = stored.values
+    examples = MappedExamples(
+        values, np.arange(len(values), dtype=np.int64), stored.decoding, values.shape[1:], file=file
     )
-    return with_split(RawExamples(images, labels, "image", levels, scaling), split, path)
+    raw = RawExamples(examples, stored.labels, stored.kind, stored.levels, stored.scaling)
+    return with_split(raw, split, path)

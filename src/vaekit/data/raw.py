@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vaekit.data.mapped import MappedImages, take_rows
+from vaekit.data.mapped import MappedExamples, take_rows
 from vaekit.errors import ConfigError, DataError
 
 TEST_FRACTION = 0.2
@@ -18,7 +18,7 @@ VAL_FRACTION = 0.1
 class RawExamples:
     """Examples of one source, validated and scaled, not yet split.
 
-    x: (N, *shape); images float32 in [0, 1] (or MappedImages, which give such values per
+    x: (N, *shape); images float32 in [0, 1] (or MappedExamples, which give such values per
         batch), tables float64 as stored.
     y: (N,) int64 labels >= 0, or None.
     kind: "image" | "table"; levels: distinct stored values or None; scaling: one sentence.
@@ -27,7 +27,7 @@ class RawExamples:
         with a `split` member, e.g. latents from `vaekit encode --split all`), else None.
     """
 
-    x: np.ndarray | MappedImages
+    x: np.ndarray | MappedExamples
     y: np.ndarray | None
     kind: str
     levels: int | None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from vaekit.data.config import DataConfig
-from vaekit.data.mapped import MappedImages
+from vaekit.data.mapped import MappedExamples
 from vaekit.data.spec import DataSpec
 from vaekit.errors import DataError
 
@@ -15,14 +15,14 @@ from vaekit.errors import DataError
 @dataclass(frozen=True)
 class Split:
     """One split of examples held as a single contiguous tensor, or left in a memory-mapped
-    file (MappedImages: x[start:stop] and x[index] give float32 tensors of those rows only).
+    file (MappedExamples: x[start:stop] and x[index] give float32 tensors of those rows only).
 
     x: (N, *spec.shape) float32; images in [0, 1] ({0, 1} for binarized val/test),
         tables standardized.
     y: (N,) int64 labels, or None.
     """
 
-    x: torch.Tensor | MappedImages
+    x: torch.Tensor | MappedExamples
     y: torch.Tensor | None = None
 
     def __post_init__(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -10,6 +11,7 @@ import torch
 from vaekit.errors import ConfigError
 from vaekit.evaluation.report import EvalReport
 from vaekit.evaluation.scores import (
+    Noise,
     ProgressFn,
     classification_accuracy,
     elbo_scores,
@@ -18,6 +20,15 @@ from vaekit.evaluation.scores import (
 from vaekit.likelihoods import BINARY_LIKELIHOODS
 from vaekit.models import LatentVariableModel
 from vaekit.units import nats_to_bits_per_dim
+
+# the one-sample ELBO is cheap per example: it is scored in batches of at least this many
+MIN_ELBO_BATCH = 500
+
+
+def evaluation_batch_multiple(batch_size: int) -> int:
+    """Rows a block of a split must be a multiple of to start on a batch boundary of both
+    passes evaluate() makes (importance samples in batch_size, ELBO in larger batches)."""
+    return math.lcm(batch_size, max(batch_size, MIN_ELBO_BATCH))
 
 
 def evaluate(
@@ -30,7 +41,7 @@ def evaluate(
     data_scaling: str = "",
     batch_size: int = 10,
     chunk_size: int = 200,
-    generator: torch.Generator | None = None,
+    generator: Noise = None,
     progress: ProgressFn | None = None,
     gather: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> EvalReport:
@@ -42,6 +53,9 @@ def evaluate(
     gather: for several processes that each score a block of the split, a function that
     concatenates every process's per-example (N_r,) tensor in order (vaekit.training's
     World.gather_rows); the report is then of the whole split, the same on every process.
+    generator: a torch.Generator drawn from batch after batch, or a scores.BatchNoise, whose
+    draws depend only on each batch's place in the split: blocks that start on a multiple of
+    evaluation_batch_multiple(batch_size) then give one process's figures exactly.
     """
     if model.is_conditional and y is None:
         raise ConfigError(f"a {type(model).__name__} models p(x | y): evaluating it needs labels")
@@ -51,12 +65,12 @@ def evaluate(
     model.eval()
     try:
         log_px, kls = elbo_scores(
-            model, x, y=given, batch_size=max(batch_size, 500), generator=generator
+            model, x, y=given, batch_size=max(batch_size, MIN_ELBO_BATCH), generator=generator
         )
         accuracy = None
         if model.classifies and y is not None:
             accuracy = classification_accuracy(
-                model, x, y, batch_size=max(batch_size, 500), gather=gather
+                model, x, y, batch_size=max(batch_size, MIN_ELBO_BATCH), gather=gather
             )
         nll = None
         if iw_samples > 0 and model.has_likelihood_bound:
@@ -77,7 +91,7 @@ def evaluate(
         model.train(was_training)
     if gather is not None:
         log_px, kls = gather(log_px), gather(kls)
-    num_dims = int(x[0].numel())
+    num_dims = math.prod(x.shape[1:])  # x may be a rank's empty block of the split
     elbo = float((log_px - kls).double().mean()) if model.has_likelihood_bound else None
     if nll is not None:
         bits, source = nats_to_bits_per_dim(nll, num_dims), "nll"

@@ -3,12 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from vaekit.models import LatentVariableModel
 
 ProgressFn = Callable[[int], None]
+# streams of BatchNoise: the one-sample ELBO and the importance samples draw apart
+ELBO_STREAM, IMPORTANCE_STREAM = 0, 1
+
+
+@dataclass(frozen=True)
+class BatchNoise:
+    """Random draws tied to where a batch lies in the whole split, not to which process
+    scores it or what it scored before: the batch that starts at row r of the split draws
+    from a generator seeded with (seed, stream, r). A split scored in blocks by several
+    processes then gets the draws one process makes, as long as every block starts on a
+    batch boundary (World.shard's `multiple`).
+
+    first_row: the whole split's index of the first row of the x being scored.
+    """
+
+    seed: int
+    first_row: int = 0
+
+    def generator(self, stream: int, start: int, device: torch.device) -> torch.Generator:
+        """A fresh generator for the batch at row `start` of x (SeedSequence mixes the three
+        numbers, the same on every platform and Python version)."""
+        key = [self.seed, stream, self.first_row + start]
+        state = np.random.SeedSequence(key).generate_state(1, np.uint64)[0]
+        return torch.Generator(device=device).manual_seed(int(state))
+
+
+Noise = torch.Generator | BatchNoise | None
+
+
+def batch_generator(
+    noise: Noise, stream: int, start: int, device: torch.device
+) -> torch.Generator | None:
+    """The generator the batch at row `start` draws from: BatchNoise's own, else `noise`."""
+    if isinstance(noise, BatchNoise):
+        return noise.generator(stream, start, device)
+    return noise
 
 
 @torch.inference_mode()
@@ -18,18 +56,21 @@ def elbo_scores(
     *,
     y: torch.Tensor | None = None,
     batch_size: int = 1000,
-    generator: torch.Generator | None = None,
+    generator: Noise = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One-sample ELBO terms for every example.
 
     x: (N, *input_shape); y: (N,) labels or None, given to the model as training gives them.
+    generator: one generator for every batch in turn, or BatchNoise.
     Returns (log p(x|z), KL) as two (N,) tensors in nats.
     """
     log_px = kls = torch.empty(0)
     for start in range(0, x.shape[0], batch_size):
         stop = start + batch_size
         terms = model.training_terms(
-            x[start:stop], y=None if y is None else y[start:stop], generator=generator
+            x[start:stop],
+            y=None if y is None else y[start:stop],
+            generator=batch_generator(generator, ELBO_STREAM, start, x.device),
         )
         if start == 0:
             log_px, kls = _output(terms.log_px_given_z, x), _output(terms.kl, x)
@@ -54,10 +95,11 @@ def log_likelihood_scores(
     y: torch.Tensor | None = None,
     batch_size: int = 10,
     chunk_size: int = 200,
-    generator: torch.Generator | None = None,
+    generator: Noise = None,
     progress: ProgressFn | None = None,
 ) -> torch.Tensor:
     """Importance-weighted log p(x) estimate per example with K = num_samples: (N,) nats.
+    generator: one generator for every batch in turn, or BatchNoise.
 
     y: (N,) labels, for a conditional model's log p(x | y); None otherwise.
 
@@ -71,7 +113,11 @@ def log_likelihood_scores(
         labels = None if y is None else y[start : start + batch_size]
         # the model's own bound: a hierarchical model samples its whole posterior
         batch_scores = model.log_likelihood(
-            batch, num_samples, y=labels, chunk_size=chunk_size, generator=generator
+            batch,
+            num_samples,
+            y=labels,
+            chunk_size=chunk_size,
+            generator=batch_generator(generator, IMPORTANCE_STREAM, start, x.device),
         )
         if start == 0:
             scores = _output(batch_scores, x)

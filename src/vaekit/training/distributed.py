@@ -77,11 +77,15 @@ class World:
         dist.all_reduce(total, op=dist.ReduceOp.SUM)
         return total.to(values.device)
 
-    def shard(self, num_rows: int) -> slice:
-        """This rank's contiguous block of rows 0..num_rows-1 (sizes differ by at most 1)."""
-        base, extra = divmod(num_rows, self.size)
-        start = self.rank * base + min(self.rank, extra)
-        return slice(start, start + base + (1 if self.rank < extra else 0))
+    def shard(self, num_rows: int, multiple: int = 1) -> slice:
+        """This rank's contiguous block of rows 0..num_rows-1: blocks of whole groups of
+        `multiple` rows (the last group may be short), their sizes differing by at most one
+        group, so every block starts on a multiple of `multiple`."""
+        groups = -(-num_rows // multiple)
+        base, extra = divmod(groups, self.size)
+        first = self.rank * base + min(self.rank, extra)
+        last = first + base + (1 if self.rank < extra else 0)
+        return slice(min(first * multiple, num_rows), min(last * multiple, num_rows))
 
     def gather_rows(self, rows: torch.Tensor) -> torch.Tensor:
         """Concatenate every rank's `rows` (R_r, ...) along dim 0, in rank order: the inverse

@@ -20,7 +20,7 @@ from vaekit.data import (
     num_batches,
 )
 from vaekit.errors import CheckpointError, ConfigError
-from vaekit.evaluation import classification_accuracy, elbo_scores
+from vaekit.evaluation import BatchNoise, classification_accuracy, elbo_scores
 from vaekit.models import LatentVariableModel
 from vaekit.training import recipe
 from vaekit.training.callbacks import TrainCallback
@@ -307,22 +307,22 @@ def all_ranks_totals(world: World, totals: StepTotals) -> StepTotals:
 
 def validation_figures(state: TrainState, data: DataSplits) -> dict[str, float]:
     """val_elbo_nats, val_bits_per_dim (and val_accuracy for a classifier). With several
-    ranks, each scores a block of the split and the per-example terms are gathered, so the
-    figures cover the whole split; the Monte Carlo noise then differs from one process's."""
+    ranks, each scores a block of the split that starts on a batch boundary and the
+    per-example terms are gathered; the draws are tied to each batch's place in the split
+    (BatchNoise), so the figures are one process's, and the same every epoch."""
     config, world = state.config, state.world
-    generator = torch.Generator(device=next(state.model.parameters()).device)
-    # same noise every epoch: comparable estimates
-    generator.manual_seed(config.seed + 2 + 1_000_003 * world.rank)
-    rows = world.shard(len(data.val))
+    device = next(state.model.parameters()).device
+    batch_size = config.validation_batch_size
+    rows = world.shard(len(data.val), batch_size)
     # one process keeps the split as it is: a memory-mapped split moves as a view, not a copy
-    val_x = (data.val.x[rows] if world.is_distributed else data.val.x).to(generator.device)
-    val_y = None if data.val.y is None else data.val.y[rows].to(generator.device)
+    val_x = (data.val.x[rows] if world.is_distributed else data.val.x).to(device)
+    val_y = None if data.val.y is None else data.val.y[rows].to(device)
     log_px, kls = elbo_scores(
         state.eval_model,
         val_x,
         y=val_y if state.model.is_conditional else None,
-        batch_size=config.validation_batch_size,
-        generator=generator,
+        batch_size=batch_size,
+        generator=BatchNoise(config.seed + 2, first_row=rows.start),
     )
     log_px, kls = world.gather_rows(log_px), world.gather_rows(kls)
     val_elbo = float((log_px - kls).double().mean())
