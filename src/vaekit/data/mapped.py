@@ -10,14 +10,16 @@ inputs, exactly as load_data turns an array held in memory:
       (val and test), then standardized by the train split's column mean and std.
 Indexing it with a slice, an int or an index tensor returns a float32 tensor of just those
 rows, so batching, training and evaluation code that reads `x[start:stop]` works on either.
-Resident memory stays bounded: the pages a process has read are handed back to the OS every
-RELEASE_BYTES (they stay in the page cache).
+Resident memory stays bounded: batches are read from the file with pread, which copies them
+out of the page cache without mapping any page into the process, and passes that go through
+the map itself (the loaders' checks) hand its pages back every RELEASE_BYTES.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import mmap
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,13 +49,20 @@ def block_rows(num_dims: int) -> int:
 
 
 class MappedFile:
-    """A read-only memory map of one whole file, shared by the splits read from it."""
+    """A read-only memory map of one whole file, shared by the splits read from it, and a
+    descriptor of the file to read rows with pread."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         with open(path, "rb") as handle:
             self.mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         self._unreleased = 0
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
 
     def __reduce__(self) -> tuple:
         return MappedFile, (self.path,)  # a map is not picklable: reopen the file
@@ -66,6 +75,38 @@ class MappedFile:
         """A read-only C-order array of `shape` viewing the file from byte `offset` on."""
         count = int(np.prod(shape))
         return np.frombuffer(self.mapping, dtype=dtype, count=count, offset=offset).reshape(shape)
+
+    def read_rows(self, view: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+        """view[rows]: (B, *view.shape[1:]) for an array `view` of this file's map, read with
+        pread (runs of consecutive rows in one call each), so no page of the map becomes
+        resident. None where the OS has no pread or a row of `view` is not one run of bytes
+        right after the previous row (the caller then indexes the map)."""
+        inner = list(zip(view.shape[1:], view.strides[1:]))
+        span = view.itemsize + sum((n - 1) * stride for n, stride in inner)
+        if not hasattr(os, "pread") or view.strides[0] != span or min(view.strides) < 0:
+            return None
+        start = view.__array_interface__["data"][0] - self.address()
+        unique, inverse = np.unique(rows, return_inverse=True)
+        buffer = np.empty((len(unique), span), dtype=np.uint8)
+        bounds = [0, *(np.flatnonzero(np.diff(unique) != 1) + 1).tolist(), len(unique)]
+        for first, stop in zip(bounds[:-1], bounds[1:]):
+            self._read_into(buffer[first:stop], start + int(unique[first]) * span)
+        strides = (span, *view.strides[1:])
+        values = np.ndarray((len(unique), *view.shape[1:]), view.dtype, buffer, strides=strides)
+        return values if np.array_equal(unique, rows) else values[inverse]  # rows in order
+
+    def _read_into(self, out: np.ndarray, offset: int) -> None:
+        """Fill the C-contiguous bytes of `out` from the file at `offset`."""
+        target, done = memoryview(out).cast("B"), 0
+        while done < len(target):
+            if hasattr(os, "preadv"):
+                count = os.preadv(self._fd, [target[done:]], offset + done)
+            else:
+                chunk = os.pread(self._fd, len(target) - done, offset + done)
+                target[done : done + len(chunk)], count = chunk, len(chunk)
+            if count == 0:
+                raise OSError(f"{self.path}: the file ended early (was it truncated?)")
+            done += count
 
     def note_read(self, num_bytes: int) -> None:
         """Count bytes just read through the map; past RELEASE_BYTES, drop the process's
@@ -267,10 +308,14 @@ class MappedExamples:
             yield self.values(np.arange(start, min(start + step, len(self))))
 
     def _read(self, rows: np.ndarray) -> np.ndarray:
-        """stored[rows]; from a file map, in runs of rows small enough that the pages each
-        run faults in stay under RELEASE_BYTES before they are handed back."""
+        """stored[rows]: for a file, read with pread; where that cannot be, from the map, in
+        runs of rows small enough that the pages each run faults in stay under RELEASE_BYTES
+        before they are handed back."""
         if self.file is None:
             return self.stored[rows]
+        values = self.file.read_rows(self.stored, rows)
+        if values is not None:
+            return values
         row_bytes = int(np.prod(self.stored.shape[1:])) * self.stored.itemsize
         if _resident_bound(rows, row_bytes) <= RELEASE_BYTES:
             self.file.note_read(_resident_bound(rows, row_bytes))
