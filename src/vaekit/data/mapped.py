@@ -36,9 +36,9 @@ RELEASE_BYTES = 32 << 20
 # around the page, up to 2 MiB (measured on Linux 6.18, ext4: 1,000 random 784-byte rows of
 # a 235 MB file made 169 MB resident), so scattered rows are read a few at a time
 MAX_FAULT_BYTES = 2 << 20
-# rows read at a time by whole-split passes (statistics, checks, to_tensor): about 16 MiB
+# rows read at a time by whole-split passes (statistics, checks): about 4 MiB
 # of float64 values, whatever the number of columns
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 4 << 20
 _ROWS_PER_DRAW = 4096  # as binarize_once: bounded float64 noise buffers
 DECODINGS = ("pixels", "bool", "packed_bits", "float", "table")
 
