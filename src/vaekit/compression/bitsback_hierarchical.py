@@ -64,6 +64,24 @@ def _top_down(
     return state, steps
 
 
+def _posterior_popper(
+    networks: HierarchicalCodingNetworks, coder: AnsCoder, x: np.ndarray, precision: int
+) -> ChooseFn:
+    """Buckets popped off the stack under each layer's posterior q(z_l | x, z_>l)."""
+    features = networks.features(x)
+
+    def pop(index: int, state: np.ndarray, prior: LayerPrior) -> np.ndarray:
+        mean, log_var = networks.posterior_at(index, state, features[index], prior)
+        return decode_posterior(coder, mean, log_var, precision)
+
+    return pop
+
+
+def _given(buckets: np.ndarray, dim: int) -> ChooseFn:
+    """Layer l's columns of buckets (B, L * D) that were popped under the priors."""
+    return lambda index, _state, _prior: buckets[:, index * dim : (index + 1) * dim]
+
+
 def compress_hierarchical(
     networks: HierarchicalCodingNetworks,
     symbols: np.ndarray,
@@ -76,13 +94,9 @@ def compress_hierarchical(
     coder = AnsCoder(seed_words())
     for start, stop in chunk_bounds(symbols.shape[0], batch_size):
         x = symbols[start:stop]
-        features = networks.features(x)
-
-        def pop_posterior(index: int, state: np.ndarray, prior: LayerPrior) -> np.ndarray:
-            mean, log_var = networks.posterior_at(index, state, features[index], prior)
-            return decode_posterior(coder, mean, log_var, precision)
-
-        state, steps = _top_down(networks, stop - start, precision, pop_posterior)
+        state, steps = _top_down(
+            networks, stop - start, precision, _posterior_popper(networks, coder, x, precision)
+        )
         encode_pixels(coder, networks.likelihood, x, networks.likelihood_params(state))
         encode_uniform(coder, np.concatenate([b for _, _, b in steps], axis=1), precision)
         if progress is not None:
@@ -108,12 +122,7 @@ def decompress_hierarchical(
     for start, stop in reversed(chunk_bounds(num_examples, batch_size)):
         count = (stop - start) * networks.latent_dim
         buckets = decode_uniform(coder, count, precision).reshape(stop - start, -1)
-        state, steps = _top_down(
-            networks,
-            stop - start,
-            precision,
-            lambda index, _state, _prior: buckets[:, index * dim : (index + 1) * dim],
-        )
+        state, steps = _top_down(networks, stop - start, precision, _given(buckets, dim))
         x = decode_pixels(coder, networks.likelihood, networks.likelihood_params(state))
         features = networks.features(x)
         for index in reversed(range(networks.num_layers)):

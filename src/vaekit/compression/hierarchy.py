@@ -64,9 +64,7 @@ class LayerPrior:
 class HierarchicalCodingNetworks:
     """Exact copies of a HierarchicalVAE's networks (see the module docstring)."""
 
-    def __init__(
-        self, model: HierarchicalVAE, *, rows_per_pass: int | None = None
-    ) -> None:
+    def __init__(self, model: HierarchicalVAE, *, rows_per_pass: int | None = None) -> None:
         if not isinstance(model, HierarchicalVAE):
             raise ConfigError(f"{type(model).__name__} is not a hierarchical VAE (hvae)")
         check_codable(model)
