@@ -8,28 +8,38 @@ import numpy as np
 import pytest
 import torch
 
+from tests.cli.conftest import run_main
+from tests.single_thread import one_thread  # noqa: F401  (autouse fixture)
 from vaekit.compression import compress, decompress
 from vaekit.compression.bitsback import NUM_SEED_WORDS
 from vaekit.compression.container import MAGIC, unpack
 from vaekit.compression.hierarchy import HierarchicalCodingNetworks
 from vaekit.data import DataConfig, load_data
 from vaekit.errors import ConfigError, DataError
-from vaekit.models import HierarchicalVAE, HVAEConfig
+from vaekit.models import HierarchicalVAE, HVAEConfig, save_model
 from vaekit.training import TrainConfig, fit
 
 
 @pytest.fixture(scope="module")
-def digits_hvae():
-    """A 3-layer hvae after 10 epochs on binarized digits, and the 359 test images (0/1)."""
+def digits_hvae(tmp_path_factory):
+    """A 3-layer hvae after 10 epochs on binarized digits, the 359 test images (0/1), and
+    its run directory."""
     data = load_data(DataConfig(source="digits", binarize="dynamic"))
     torch.manual_seed(0)
     config = HVAEConfig(
         input_shape=(1, 8, 8), latent_dim=4, hidden_dims=(64,), state_dim=32, num_latent_layers=3
     )
     model = HierarchicalVAE(config)
-    fit(model, data, TrainConfig(epochs=10, batch_size=64, lr=3e-3, seed=0))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # module fixtures start before one_thread; see single_thread.py
+    try:
+        fit(model, data, TrainConfig(epochs=10, batch_size=64, lr=3e-3, seed=0))
+    finally:
+        torch.set_num_threads(threads)
     model.eval()
-    return model, data.test.x.numpy().astype(np.uint8)
+    run_dir = tmp_path_factory.mktemp("runs") / "hvae"
+    save_model(model, run_dir)
+    return model, data.test.x.numpy().astype(np.uint8), run_dir
 
 
 def random_hvae(seed: int = 0, arch: str = "mlp") -> HierarchicalVAE:
@@ -57,7 +67,7 @@ def neg_elbo_bits(model, stored: np.ndarray, samples: int = 16) -> float:
 
 
 def test_round_trip_is_exact_and_the_rate_is_near_the_elbo(digits_hvae):
-    model, stored = digits_hvae
+    model, stored, _ = digits_hvae
     # an 8x8 image costs ~40 bits net while popping its 12 latents reads ~90: chunks of 16
     # never pop more than the seed and the images before them left on the stack, so the
     # initial bits are seed words only (larger chunks would run the stack dry and cost
@@ -73,7 +83,7 @@ def test_round_trip_is_exact_and_the_rate_is_near_the_elbo(digits_hvae):
 
 
 def test_a_tampered_payload_is_refused(digits_hvae):
-    model, stored = digits_hvae
+    model, stored, _ = digits_hvae
     data = compress(model, stored[:50])
     body = bytearray(data[:-32])
     body[-5] ^= 0x01  # a payload word near the top of the stack, checksum recomputed
@@ -138,3 +148,25 @@ def test_what_the_hierarchical_coder_refuses():
     )
     with pytest.raises(ConfigError, match="standard_normal"):
         compress(HierarchicalVAE(mog), bits)
+
+
+def test_command_line_round_trip_and_bench_codecs_row(digits_hvae, tmp_path, capsys):
+    _, stored, run_dir = digits_hvae
+    np.save(tmp_path / "x.npy", stored[:100])
+    before = torch.get_num_threads()
+    try:
+        code, _, err = run_main(capsys, "compress", run_dir, tmp_path / "x.npy", "-o",
+                                tmp_path / "x.vkz", "--threads", "2", "--batch-size", "16",
+                                "--quiet")  # fmt: skip
+        assert code == 0, err
+        code, _, err = run_main(capsys, "decompress", run_dir, tmp_path / "x.vkz", "-o",
+                                tmp_path / "y.npy", "--threads", "1", "--quiet")  # fmt: skip
+        assert code == 0, err
+        code, out, err = run_main(capsys, "bench-codecs", run_dir, "--limit", "100",
+                                  "--no-generic")  # fmt: skip
+    finally:
+        torch.set_num_threads(before)
+    assert code == 0, err
+    assert np.array_equal(np.load(tmp_path / "y.npy"), stored[:100])
+    row = next(line for line in out.splitlines() if line.startswith("| vaekit bits-back"))
+    assert "bits-back over 3 latent layers" in row and float(row.split("|")[2]) > 0

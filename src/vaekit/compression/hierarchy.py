@@ -6,10 +6,12 @@ time, so this module offers the steps, not whole passes: `features` (the bottom-
 and finally `likelihood_params`. Shapes: x symbols (B, D_x), states and features (B, W),
 one layer's latents (B, D), with W = state_dim and D = latent_dim per layer.
 
-Exactness follows fixed_point.py: every Linear/Conv is an exact_network (weights on a grid,
-outputs rounded to 2**-16 and clamped to +-4096). A residual cell adds two such values,
-which is exact in float64; the sum is clamped to +-4096 again, as is `state + W_l z_l`, so
-every layer input stays within the bound exact_network assumed. The model's soft clamp of
+Exactness follows fixed_point.py: every Linear/Conv is quantized by exact_network (weights
+on a grid, outputs rounded to 2**-16 and clamped to +-4096); the encoder and decoder run as
+exact_networks, the small per-layer modules as the same quantized weights in numpy
+(ExactLinear, ExactResidualBlock). A residual cell adds two grid values, which is exact in
+float64; the sum is clamped to +-4096 again, as is `state + W_l z_l`, so every layer input
+stays within the bound exact_network assumed. The model's soft clamp of
 log-variances (8 tanh(v / 8)) and the prior's standard deviations use the decimal tables of
 tables.py, never libm. So every number here is the same whatever the batch layout, thread
 count or CPU.
@@ -24,10 +26,12 @@ bucket k decodes to z = m + s c_k (c_k the N(0, 1) bucket median), rounded to 2*
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
 from vaekit.compression.coding_models import bucket_centres
 from vaekit.compression.fixed_point import ACTIVATION_BITS, ACTIVATION_LIMIT, exact_network
@@ -82,23 +86,19 @@ class HierarchicalCodingNetworks:
             input_bits=0,
             input_scale=1.0 / (self.levels - 1),
         )
-        self.bottom_up = [_exact_inner(block) for block in model.bottom_up]
-        self.prior_heads = [_exact_inner(head) for head in model.prior_heads]
-        self.posterior_heads = [_exact_inner(head) for head in model.posterior_heads]
-        self.latent_in = [_exact_inner(layer) for layer in model.latent_in]
-        self.cells = [_exact_inner(cell) for cell in model.cells]
+        self.bottom_up = [ExactResidualBlock(block) for block in model.bottom_up]
+        self.prior_heads = [ExactLinear(head) for head in model.prior_heads]
+        self.posterior_heads = [ExactLinear(head) for head in model.posterior_heads]
+        self.latent_in = [ExactLinear(layer) for layer in model.latent_in]
+        self.cells = [ExactResidualBlock(cell) for cell in model.cells]
         self.decoder = _exact_inner(model.decoder)
         self.top_state = on_grid(model.top_state.detach().double().numpy().copy())  # (W,)
         # outputs do not depend on how rows are grouped into passes; tests vary this to prove it
         self.rows_per_pass = rows_per_pass
 
-    def _apply(self, network: torch.nn.Module, inputs: np.ndarray) -> np.ndarray:
-        return run_in_passes(network, torch.from_numpy(inputs), self.rows_per_pass).numpy()
-
-    def _residual(self, block: torch.nn.Module, x: np.ndarray) -> np.ndarray:
-        """x + branch(x) for a ResidualBlock, (B, W) -> (B, W). The branch starts with an
-        in-place ReLU, so it gets a copy of x."""
-        return on_grid(x + self._apply(block.branch, x.copy()))
+    def _apply(self, layer: Callable[[np.ndarray], np.ndarray], inputs: np.ndarray) -> np.ndarray:
+        step = self.rows_per_pass or max(1, inputs.shape[0])
+        return np.concatenate([layer(inputs[i : i + step]) for i in range(0, len(inputs), step)])
 
     @torch.no_grad()
     def features(self, symbols: np.ndarray) -> list[np.ndarray]:
@@ -107,7 +107,7 @@ class HierarchicalCodingNetworks:
         h = run_in_passes(self.encoder, x, self.rows_per_pass).numpy()
         found = [h]
         for block in self.bottom_up:
-            h = self._residual(block, h)
+            h = self._apply(block, h)
             found.append(h)
         return found[::-1]
 
@@ -149,13 +149,45 @@ class HierarchicalCodingNetworks:
     def advance(self, index: int, state: np.ndarray, z: np.ndarray) -> np.ndarray:
         """s_{l-1} = cell_l(s_l + W_l z_l): (B, W), (B, D) -> (B, W)."""
         entering = on_grid(state + self._apply(self.latent_in[index], z))
-        return self._residual(self.cells[index], entering)
+        return self._apply(self.cells[index], entering)
 
     @torch.no_grad()
     def likelihood_params(self, state: np.ndarray) -> np.ndarray:
         """Final state (B, W) -> decoder outputs (B, P, D_x), as CodingNetworks returns them."""
-        features = self._apply(self.decoder, state)
-        return features.reshape(features.shape[0], -1, self.num_dims)
+        features = run_in_passes(self.decoder, torch.from_numpy(state), self.rows_per_pass)
+        return features.numpy().reshape(features.shape[0], -1, self.num_dims)
+
+
+class ExactLinear:
+    """A Linear layer fed activations, quantized as exact_network does and run with numpy:
+    x (B, in) -> (B, out), on the activation grid. numpy's small float64 matmuls skip the
+    thread pool that costs torch milliseconds a call on a busy machine; the products and
+    sums are exact either way, so the result is the same."""
+
+    def __init__(self, layer: nn.Linear, *, quantized: bool = False) -> None:
+        exact = layer if quantized else _exact_inner(layer)
+        self.weight = exact.weight.detach().numpy().T.copy()  # (in, out)
+        self.bias = np.zeros(self.weight.shape[1])
+        if exact.bias is not None:
+            self.bias = exact.bias.detach().numpy().copy()
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return on_grid(x @ self.weight + self.bias)
+
+
+class ExactResidualBlock:
+    """nn.ResidualBlock, x + linear(relu(linear(relu(x)))), exactly: (B, W) -> (B, W). The
+    sum of two grid values is exact; it is clamped so the next layer's input stays bounded."""
+
+    def __init__(self, block: nn.Module) -> None:
+        linears = [m for m in _exact_inner(block).modules() if isinstance(m, nn.Linear)]
+        if len(linears) != 2:
+            raise ConfigError(f"expected a residual block of two Linear layers, got {block}")
+        self.first, self.second = (ExactLinear(m, quantized=True) for m in linears)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        hidden = np.maximum(self.first(np.maximum(x, 0.0)), 0.0)
+        return on_grid(x + self.second(hidden))
 
 
 def _exact_inner(module: torch.nn.Module) -> torch.nn.Module:
