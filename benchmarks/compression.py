@@ -277,7 +277,8 @@ def main() -> None:
         print("\n".join(section), flush=True)
         lines += section
     figure = args.out.with_name(args.out.stem + "_rd.png")
-    plot_rate_distortion({k: v for k, v in results.items() if "rate_distortion" in v}, figure)
+    if any(name in args.sections for name in ("binarized", "8-bit")):  # else it is unchanged
+        plot_rate_distortion({k: v for k, v in results.items() if "rate_distortion" in v}, figure)
     lines += [f"![rate-distortion]({figure.name})"]
     if carried:
         run = earlier["run"]

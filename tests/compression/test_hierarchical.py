@@ -11,7 +11,8 @@ import torch
 from tests.cli.conftest import run_main
 from tests.single_thread import one_thread  # noqa: F401  (autouse fixture)
 from vaekit.compression import compress, decompress
-from vaekit.compression.bitsback import NUM_SEED_WORDS
+from vaekit.compression.bitsback import NUM_SEED_WORDS, chunk_bounds
+from vaekit.compression.bitsback_hierarchical import CHUNK_GROWTH
 from vaekit.compression.container import MAGIC, unpack
 from vaekit.compression.hierarchy import HierarchicalCodingNetworks
 from vaekit.data import DataConfig, load_data
@@ -170,3 +171,13 @@ def test_command_line_round_trip_and_bench_codecs_row(digits_hvae, tmp_path, cap
     assert np.array_equal(np.load(tmp_path / "y.npy"), stored[:100])
     row = next(line for line in out.splitlines() if line.startswith("| vaekit bits-back"))
     assert "bits-back over 3 latent layers" in row and float(row.split("|")[2]) > 0
+
+
+def test_hierarchical_chunks_grow_by_half_so_the_stack_keeps_up():
+    bounds = chunk_bounds(2000, 256, growth=CHUNK_GROWTH)
+    sizes = [b - a for a, b in bounds]
+    assert sizes[:8] == [1, 2, 3, 4, 6, 9, 13, 19] and max(sizes) == 256
+    assert bounds[0][0] == 0 and bounds[-1][1] == 2000
+    assert all(a == b for (_, a), (b, _) in zip(bounds, bounds[1:]))
+    # past the few images the seed covers, a chunk is about half of the images before it
+    assert all(b - a <= 0.53 * a for a, b in bounds if a >= 25)

@@ -45,13 +45,16 @@ def seed_words() -> np.ndarray:
     return rng.integers(1, 2**32, NUM_SEED_WORDS, dtype=np.uint32)
 
 
-def chunk_bounds(num_examples: int, batch_size: int) -> list[tuple[int, int]]:
-    """Chunks of 1, 2, 4, ... examples, then batch_size each: [(start, stop), ...]."""
+def chunk_bounds(
+    num_examples: int, batch_size: int, *, growth: float = 2.0
+) -> list[tuple[int, int]]:
+    """Chunks of 1 example, then each `growth` times the one before (rounded down, at least
+    one more; 2: 1, 2, 4, ...), then batch_size each: [(start, stop), ...]."""
     bounds, start, size = [], 0, 1
     while start < num_examples:
         stop = min(start + size, num_examples)
         bounds.append((start, stop))
-        start, size = stop, min(2 * size, batch_size)
+        start, size = stop, min(max(size + 1, int(size * growth)), batch_size)
     return bounds
 
 
