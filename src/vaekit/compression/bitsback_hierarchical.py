@@ -47,7 +47,7 @@ from vaekit.compression.hierarchy import HierarchicalCodingNetworks, LayerPrior
 
 # Chunks grow by half, not double: a chunk pops every layer's posterior bits for each of its
 # images (~364 bits for the `fast` preset's model) while each image before it left only its
-# net cost on the stack (~337 bits). Doubling chunks pop as much as all chunks before them
+# net cost on the stack (~335 bits). Doubling chunks pop as much as all chunks before them
 # pushed, so they ran the stack dry (12,752 initial bits on the Fashion-MNIST test set); a chunk
 # half the size of what came before stays covered while an image nets at least half what it
 # pops. Fixed here, so nothing in the file records it.
