@@ -1,5 +1,6 @@
 import hashlib
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from tests.compression.conftest import random_vae
 from vaekit.compression import compress, decompress
 from vaekit.compression.container import FORMAT_VERSION, MAGIC
 from vaekit.errors import DataError
+from vaekit.models import load_model
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +70,26 @@ def test_a_payload_no_ans_coder_could_write_is_refused(coded):
     forged = bytes(body) + hashlib.sha256(bytes(body)).digest()
     with pytest.raises(DataError, match="corrupt"):
         decompress(model, forged)
+
+
+V1 = Path(__file__).parent / "data" / "format_v1"
+
+
+def test_version_1_files_still_decode_and_single_layer_files_are_written_the_same():
+    # written by vaekit before hierarchical files (format version 2) existed
+    model = load_model(V1 / "model")
+    images = np.load(V1 / "images.npy")
+    lossless, lossy = (V1 / "lossless.vkz").read_bytes(), (V1 / "lossy.vkz").read_bytes()
+    assert np.array_equal(decompress(model, lossless), images)
+    assert decompress(model, lossy).shape == images.shape
+    assert compress(model, images) == lossless
+    assert compress(model, images, lossy=True, latent_bits=4) == lossy
+
+
+def test_a_version_1_file_cannot_claim_the_hierarchical_mode():
+    data = (V1 / "lossless.vkz").read_bytes()
+    body = bytearray(data[:-32])
+    body[len(MAGIC) + 2] = 2  # the mode byte
+    forged = bytes(body) + hashlib.sha256(bytes(body)).digest()
+    with pytest.raises(DataError, match="mode hierarchical in a version 1 file"):
+        decompress(load_model(V1 / "model"), forged)

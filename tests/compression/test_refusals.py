@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
-import torch
 
 from tests.compression.conftest import random_vae
 from vaekit.compression import compress
 from vaekit.errors import ConfigError, DataError
-from vaekit.models import AE, AEConfig, HierarchicalVAE, HVAEConfig
+from vaekit.models import AE, AEConfig
 
 
 def test_images_of_another_size_are_not_recut_into_the_models_shape():
@@ -27,10 +26,6 @@ def test_the_shapes_that_hold_examples_are_accepted(shape):
     assert len(compress(model, np.zeros(shape, dtype=np.uint8), lossy=True)) > 0
 
 
-def test_a_hierarchical_model_is_refused_as_not_supported_yet():
-    torch.manual_seed(0)
-    config = HVAEConfig(input_shape=(1, 8, 8), latent_dim=2, hidden_dims=(8,), state_dim=8)
-    with pytest.raises(ConfigError, match="hierarchical VAEs .* cannot be coded yet"):
-        compress(HierarchicalVAE(config), np.zeros((2, 8, 8), dtype=np.uint8))
+def test_a_model_without_a_posterior_to_code_with_is_refused():
     with pytest.raises(ConfigError, match="AE cannot be coded"):
         compress(AE(AEConfig(input_shape=(1, 8, 8))), np.zeros((2, 8, 8), dtype=np.uint8))

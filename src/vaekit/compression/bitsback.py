@@ -45,13 +45,16 @@ def seed_words() -> np.ndarray:
     return rng.integers(1, 2**32, NUM_SEED_WORDS, dtype=np.uint32)
 
 
-def chunk_bounds(num_examples: int, batch_size: int) -> list[tuple[int, int]]:
-    """Chunks of 1, 2, 4, ... examples, then batch_size each: [(start, stop), ...]."""
+def chunk_bounds(
+    num_examples: int, batch_size: int, *, growth: float = 2.0
+) -> list[tuple[int, int]]:
+    """Chunks of 1 example, then each `growth` times the one before (rounded down, at least
+    one more; 2: 1, 2, 4, ...), then batch_size each: [(start, stop), ...]."""
     bounds, start, size = [], 0, 1
     while start < num_examples:
         stop = min(start + size, num_examples)
         bounds.append((start, stop))
-        start, size = stop, min(2 * size, batch_size)
+        start, size = stop, min(max(size + 1, int(size * growth)), batch_size)
     return bounds
 
 
@@ -65,8 +68,7 @@ def compress_symbols(
 ) -> tuple[np.ndarray, int]:
     """Bits-back code symbols (N, D) -> (payload words uint32, number of seed words kept)."""
     centres = bucket_centres(precision)
-    seed = seed_words()
-    coder = AnsCoder(seed.copy())
+    coder = AnsCoder(seed_words())
     for start, stop in chunk_bounds(symbols.shape[0], batch_size):
         x = symbols[start:stop]
         mean, log_var = networks.posterior(x)
@@ -75,9 +77,7 @@ def compress_symbols(
         encode_uniform(coder, buckets, precision)
         if progress is not None:
             progress(stop - start)
-    words = coder.get_compressed()
-    kept = _common_prefix(words, seed)
-    return words[kept:].copy(), kept
+    return split_seed(coder)
 
 
 def decompress_symbols(
@@ -93,10 +93,7 @@ def decompress_symbols(
     """Inverse of compress_symbols: -> symbols (N, D) int32. Raises DataError if the stack
     does not unwind to exactly the seed (wrong model, parameters or data)."""
     centres = bucket_centres(precision)
-    seed = seed_words()
-    if not 0 <= seed_kept <= NUM_SEED_WORDS:
-        raise DataError(f"corrupt file: {seed_kept} seed words kept")
-    coder = open_stack(np.concatenate([seed[:seed_kept], payload]))
+    coder = open_seeded_stack(payload, seed_kept)
     out = np.empty((num_examples, networks.num_dims), dtype=np.int32)
     for start, stop in reversed(chunk_bounds(num_examples, batch_size)):
         count = (stop - start) * networks.latent_dim
@@ -107,12 +104,28 @@ def decompress_symbols(
         out[start:stop] = x
         if progress is not None:
             progress(stop - start)
-    if not np.array_equal(coder.get_compressed(), seed):
-        raise DataError("decoding did not return to the initial state: the data are corrupt")
+    check_unwound(coder)
     return out
 
 
-def _common_prefix(words: np.ndarray, seed: np.ndarray) -> int:
+def split_seed(coder: AnsCoder) -> tuple[np.ndarray, int]:
+    """The stack after compressing -> (payload words uint32, seed words kept): the bottom
+    words still equal to the seed are left out of the payload."""
+    words, seed = coder.get_compressed(), seed_words()
     length = min(words.shape[0], seed.shape[0])
     mismatch = np.flatnonzero(words[:length] != seed[:length])
-    return int(mismatch[0]) if mismatch.size else length
+    kept = int(mismatch[0]) if mismatch.size else length
+    return words[kept:].copy(), kept
+
+
+def open_seeded_stack(payload: np.ndarray, seed_kept: int) -> AnsCoder:
+    """Inverse of split_seed: the stack a decompressor starts from; DataError if corrupt."""
+    if not 0 <= seed_kept <= NUM_SEED_WORDS:
+        raise DataError(f"corrupt file: {seed_kept} seed words kept")
+    return open_stack(np.concatenate([seed_words()[:seed_kept], payload]))
+
+
+def check_unwound(coder: AnsCoder) -> None:
+    """DataError unless decompressing left exactly the seed (wrong model, parameters or data)."""
+    if not np.array_equal(coder.get_compressed(), seed_words()):
+        raise DataError("decoding did not return to the initial state: the data are corrupt")

@@ -8,16 +8,26 @@ import json
 import numpy as np
 
 from vaekit.compression.bitsback import ProgressFn, compress_symbols, decompress_symbols
+from vaekit.compression.bitsback_hierarchical import (
+    compress_hierarchical,
+    decompress_hierarchical,
+)
 from vaekit.compression.container import Header, pack, unpack
+from vaekit.compression.hierarchy import HierarchicalCodingNetworks
 from vaekit.compression.lossy import MAX_LATENT_BITS, compress_lossy, decompress_lossy
 from vaekit.compression.networks import CodingNetworks
 from vaekit.compression.symbols import example_count, restore, to_symbols
 from vaekit.errors import ConfigError, DataError
-from vaekit.models import LatentVariableModel
+from vaekit.models import HierarchicalVAE, LatentVariableModel
 
 DEFAULT_PRECISION = 8  # latent buckets per dimension: 2**8 (see docs/compression.md)
 DEFAULT_BATCH_SIZE = 256
 MAX_PRECISION = 16
+# the bits-back coders, by the header's mode: (exact networks, compress, decompress)
+LOSSLESS_CODERS = {
+    "lossless": (CodingNetworks, compress_symbols, decompress_symbols),
+    "hierarchical": (HierarchicalCodingNetworks, compress_hierarchical, decompress_hierarchical),
+}
 
 
 def model_fingerprint(model: LatentVariableModel) -> str:
@@ -55,17 +65,26 @@ def compress(
         raise ConfigError(f"{name} must be in 1..{limit}, got {bits}")
     if not 1 <= batch_size <= 2**20:
         raise ConfigError(f"batch_size must be in 1..{2**20}, got {batch_size}")
-    networks = CodingNetworks(model, rows_per_pass=rows_per_pass)
-    symbols = to_symbols(np.asarray(array), networks.levels, networks.input_shape)
+    mode = "lossy" if lossy else lossless_mode(model)
     if lossy:
+        if isinstance(model, HierarchicalVAE):
+            raise ConfigError(
+                "lossy mode codes one layer of latent means; a hierarchical VAE (hvae) "
+                "codes losslessly only"
+            )
+        networks = CodingNetworks(model, rows_per_pass=rows_per_pass)
+        symbols = to_symbols(np.asarray(array), networks.levels, networks.input_shape)
         payload = compress_lossy(networks, symbols, latent_bits=bits, batch_size=batch_size)
         seed_kept = 0
     else:
-        payload, seed_kept = compress_symbols(
+        networks_class, compress_with, _ = LOSSLESS_CODERS[mode]
+        networks = networks_class(model, rows_per_pass=rows_per_pass)
+        symbols = to_symbols(np.asarray(array), networks.levels, networks.input_shape)
+        payload, seed_kept = compress_with(
             networks, symbols, precision=bits, batch_size=batch_size, progress=progress
         )
     header = Header(
-        mode="lossy" if lossy else "lossless",
+        mode=mode,
         precision=bits,
         batch_size=batch_size,
         seed_kept=seed_kept,
@@ -95,10 +114,17 @@ def decompress(
             f"this file was compressed with another model (weights sha256 "
             f"{header.model_sha256[:12]}...), not this one ({expected[:12]}...)"
         )
-    networks = CodingNetworks(model, rows_per_pass=rows_per_pass)
+    if header.mode not in ("lossy", lossless_mode(model)):
+        raise DataError(f"corrupt file: mode {header.mode} for a {type(model).__name__}")
+    if header.mode == "lossy":
+        networks = CodingNetworks(model, rows_per_pass=rows_per_pass)
+        decompress_with = None
+    else:
+        networks_class, _, decompress_with = LOSSLESS_CODERS[header.mode]
+        networks = networks_class(model, rows_per_pass=rows_per_pass)
     dtype = _checked_dtype(header.dtype)
     count = example_count(header.shape, networks.input_shape)
-    if header.mode == "lossy":
+    if decompress_with is None:
         if not 1 <= header.precision <= MAX_LATENT_BITS:
             raise DataError(f"corrupt file: latent bits {header.precision}")
         symbols = decompress_lossy(
@@ -111,7 +137,7 @@ def decompress(
     else:
         if not 1 <= header.precision <= MAX_PRECISION:
             raise DataError(f"corrupt file: latent precision {header.precision}")
-        symbols = decompress_symbols(
+        symbols = decompress_with(
             networks,
             payload,
             header.seed_kept,
@@ -121,6 +147,11 @@ def decompress(
             progress=progress,
         )
     return restore(symbols, networks.levels, dtype, header.shape)
+
+
+def lossless_mode(model: LatentVariableModel) -> str:
+    """The header mode of `model`'s bits-back code: "hierarchical" for an hvae."""
+    return "hierarchical" if isinstance(model, HierarchicalVAE) else "lossless"
 
 
 def _checked_dtype(text: str) -> np.dtype:

@@ -77,7 +77,10 @@ def compare_codecs(
         raise DataError("vaekit's round trip was not exact")
     header, payload = unpack(data)
     overhead = (len(data) - 4 * payload.size) * 8 + 32 * (NUM_SEED_WORDS - header.seed_kept)
-    rows = [CodecResult(VAEKIT_ROW, len(data), compress_seconds, "lossless, round trip exact")]
+    note = "lossless, round trip exact"
+    if header.mode == "hierarchical":
+        note += f"; bits-back over {model.config.num_latent_layers} latent layers"
+    rows = [CodecResult(VAEKIT_ROW, len(data), compress_seconds, note)]
     if generic:
         rows += generic_codec_results(stored.reshape(-1, *stored.shape[-2:]), levels)
     x = torch.from_numpy(stored.astype(np.float32) / (levels - 1))

@@ -3,8 +3,10 @@
 Layout (little-endian):
     magic      8 bytes   b"\\x89VKZ\\r\\n\\x1a\\n" (a PNG-style signature: catches text-mode
                          transfers and files that are not vaekit's)
-    version    u16       FORMAT_VERSION
-    mode       u8        0 lossless (bits-back), 1 lossy (quantized latent means)
+    version    u16       1, or 2 for mode 2 (MODE_VERSIONS: a file has the lowest version
+                         that describes it, so version-1 readers still read single-layer files)
+    mode       u8        0 lossless (bits-back), 1 lossy (quantized latent means),
+                         2 hierarchical (bits-back over the layers of an hvae)
     precision  u8        latent bucket bits (lossless) or --latent-bits (lossy)
     batch      u32       chunk size the coder used (chunks are 1, 2, 4, ... up to it)
     seed_kept  u32       seed words of the stack left out of the payload (bitsback.py)
@@ -26,8 +28,9 @@ import numpy as np
 from vaekit.errors import DataError
 
 MAGIC = b"\x89VKZ\r\n\x1a\n"
-FORMAT_VERSION = 1
-MODES = ("lossless", "lossy")
+FORMAT_VERSION = 2  # the newest version this module reads and writes
+MODES = ("lossless", "lossy", "hierarchical")
+MODE_VERSIONS = {"lossless": 1, "lossy": 1, "hierarchical": 2}  # the version each is written as
 _FIXED = struct.Struct("<8sHBBII32s")
 _DIGEST_BYTES = 32
 MAX_NDIM = 32
@@ -52,7 +55,7 @@ def pack(header: Header, payload: np.ndarray) -> bytes:
     parts = [
         _FIXED.pack(
             MAGIC,
-            FORMAT_VERSION,
+            MODE_VERSIONS[header.mode],
             MODES.index(header.mode),
             header.precision,
             header.batch_size,
@@ -75,9 +78,10 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
     if len(data) < _FIXED.size:
         raise DataError("truncated file: the header is incomplete")
     magic, version, mode, precision, batch, kept, model = _FIXED.unpack_from(data)
-    if version != FORMAT_VERSION:
+    if not 1 <= version <= FORMAT_VERSION:
         raise DataError(
-            f"unsupported format version {version}; this vaekit reads version {FORMAT_VERSION}"
+            f"unsupported format version {version}; this vaekit reads versions 1 to "
+            f"{FORMAT_VERSION}"
         )
     body, digest = data[:-_DIGEST_BYTES], data[-_DIGEST_BYTES:]
     if len(data) < _FIXED.size + _DIGEST_BYTES or hashlib.sha256(body).digest() != digest:
@@ -92,6 +96,8 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
         raise DataError("corrupt file: trailing bytes after the payload")
     if mode >= len(MODES) or ndim > MAX_NDIM or batch < 1:
         raise DataError("corrupt file: header fields out of range")
+    if MODE_VERSIONS[MODES[mode]] > version:
+        raise DataError(f"corrupt file: mode {MODES[mode]} in a version {version} file")
     header = Header(MODES[mode], precision, batch, kept, model.hex(), dtype, tuple(shape))
     return header, payload
 

@@ -23,37 +23,53 @@ EXACT_ARCHITECTURES = ("mlp", "conv")
 _LATENT_LIMIT = 16.0  # bucket centres lie within +-9 (the tables' range)
 
 
+def check_codable(model: LatentVariableModel) -> None:
+    """ConfigError unless the bits-back coder can run `model` exactly: a VAE or a
+    hierarchical VAE with the standard_normal prior (of the top layer), a likelihood of
+    SYMBOL_LEVELS and ReLU networks of an exact architecture."""
+    config = model.config
+    if not isinstance(model, (VAE, HierarchicalVAE)):
+        raise ConfigError(
+            f"a {type(model).__name__} cannot be coded: compression needs a VAE "
+            "(--model vae or hvae), whose posterior and prior the bits-back coder uses"
+        )
+    if config.prior != "standard_normal":
+        raise ConfigError(f"compression needs the standard_normal prior, not {config.prior}")
+    if config.likelihood not in SYMBOL_LEVELS:
+        raise ConfigError(
+            f"compression supports the {' and '.join(SYMBOL_LEVELS)} likelihoods, "
+            f"not {config.likelihood!r}"
+        )
+    if config.arch not in EXACT_ARCHITECTURES:
+        raise ConfigError(
+            f"exact coding supports the {' and '.join(EXACT_ARCHITECTURES)} architectures, "
+            f"not {config.arch!r}"
+        )
+    if config.activation != "relu":
+        raise ConfigError(
+            f"exact coding needs ReLU networks, this model uses {config.activation!r}"
+        )
+
+
+def run_in_passes(
+    network: torch.nn.Module, inputs: torch.Tensor, rows_per_pass: int | None
+) -> torch.Tensor:
+    """network(inputs) over slices of rows_per_pass rows (None: one pass): (B, ...)."""
+    step = rows_per_pass or max(1, inputs.shape[0])
+    return torch.cat([network(inputs[i : i + step]) for i in range(0, inputs.shape[0], step)])
+
+
 class CodingNetworks:
     """Exact copies of a VAE's networks. Shapes: x symbols (B, D), latents (B, L)."""
 
     def __init__(self, model: LatentVariableModel, *, rows_per_pass: int | None = None) -> None:
-        config = model.config
         if isinstance(model, HierarchicalVAE):
             raise ConfigError(
-                "hierarchical VAEs (hvae) cannot be coded yet: the bits-back coder handles one "
-                "layer of latents; train a --model vae to compress"
+                "a hierarchical VAE is coded by HierarchicalCodingNetworks "
+                "(compression/hierarchy.py), not by the single-layer coder"
             )
-        if not isinstance(model, VAE):
-            raise ConfigError(
-                f"a {type(model).__name__} cannot be coded: compression needs a VAE "
-                "(--model vae), whose posterior and prior the bits-back coder uses"
-            )
-        if config.prior != "standard_normal":
-            raise ConfigError(f"compression needs the standard_normal prior, not {config.prior}")
-        if config.likelihood not in SYMBOL_LEVELS:
-            raise ConfigError(
-                f"compression supports the {' and '.join(SYMBOL_LEVELS)} likelihoods, "
-                f"not {config.likelihood!r}"
-            )
-        if config.arch not in EXACT_ARCHITECTURES:
-            raise ConfigError(
-                f"exact coding supports the {' and '.join(EXACT_ARCHITECTURES)} architectures, "
-                f"not {config.arch!r}"
-            )
-        if config.activation != "relu":
-            raise ConfigError(
-                f"exact coding needs ReLU networks, this model uses {config.activation!r}"
-            )
+        check_codable(model)
+        config = model.config
         self.likelihood = config.likelihood
         self.levels = SYMBOL_LEVELS[config.likelihood]
         self.input_shape = tuple(config.input_shape)
@@ -71,8 +87,7 @@ class CodingNetworks:
         self.rows_per_pass = rows_per_pass
 
     def _run(self, network: torch.nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-        step = self.rows_per_pass or max(1, inputs.shape[0])
-        return torch.cat([network(inputs[i : i + step]) for i in range(0, inputs.shape[0], step)])
+        return run_in_passes(network, inputs, self.rows_per_pass)
 
     @torch.no_grad()
     def posterior(self, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -105,3 +105,14 @@ def normal_cdf_table() -> InterpolatedTable:
 def exp_table() -> InterpolatedTable:
     """exp(t) on [-16, 16], 64 points per unit (relative interpolation error < 4e-5)."""
     return _tabulate(lambda t: t.exp(), -16, 16, 64)
+
+
+def _decimal_tanh(t: Decimal) -> Decimal:
+    return 1 - 2 / ((2 * t).exp() + 1)
+
+
+@functools.cache
+def tanh_table() -> InterpolatedTable:
+    """tanh(t) on [-20, 20], 128 points per unit (interpolation error < 6e-6 absolute;
+    tanh(+-20) rounds to +-1 in float64, so the clamp outside loses nothing)."""
+    return _tabulate(_decimal_tanh, -20, 20, 128)
