@@ -48,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     names = list(SPLIT_CODES) if args.split == "all" else [args.split]
     data = run_data(model, eval_limit=args.limit if "train" not in names else None)
     parts = [_encode_split(model, pick_split(data, name), args, device) for name in names]
-    arrays = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    arrays = parts[0] if len(parts) == 1 else {
+        key: np.concatenate([part[key] for part in parts]) for key in parts[0]
+    }  # fmt: skip
     if args.split == "all":
         arrays["split"] = np.concatenate(
             [np.full(len(part["mean"]), SPLIT_CODES[name]) for name, part in zip(names, parts)]
@@ -67,18 +69,19 @@ def _encode_split(
     unknown ones with its own choice); the labels written are the split's own."""
     x = split.x[: args.limit] if args.limit else split.x
     y = None if split.y is None else split.y[: x.shape[0]]
-    means, log_vars = [], []
+    arrays: dict[str, np.ndarray] = {}
     with torch.inference_mode():
         for start in range(0, x.shape[0], args.batch_size):
             xb = x[start : start + args.batch_size].to(device)
             yb = None if y is None else y[start : start + args.batch_size].to(device)
             posterior = model.encode(xb, known_labels(model, xb, yb))
-            means.append(posterior.mean.cpu())
-            if hasattr(posterior, "log_var"):
-                log_vars.append(posterior.log_var.cpu())
-    arrays = {"mean": torch.cat(means).numpy()}
-    if log_vars:
-        arrays["log_var"] = torch.cat(log_vars).numpy()
+            found = {"mean": posterior.mean, "log_var": getattr(posterior, "log_var", None)}
+            for key, value in found.items():
+                if value is None:
+                    continue
+                if key not in arrays:  # filled batch by batch: no list of parts, no copy
+                    arrays[key] = np.empty((x.shape[0], *value.shape[1:]), dtype=np.float32)
+                arrays[key][start : start + len(value)] = value.float().cpu().numpy()
     if y is not None:
         arrays["labels"] = y.numpy()
     return arrays
