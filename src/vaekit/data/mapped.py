@@ -43,6 +43,13 @@ _ROWS_PER_DRAW = 4096  # as binarize_once: bounded float64 noise buffers
 DECODINGS = ("pixels", "bool", "packed_bits", "float", "table")
 
 
+def row_indices(index: np.ndarray, num_rows: int) -> np.ndarray:
+    """index as the narrowest of int32 and int64 that holds indices up to num_rows: a
+    split's rows take 4 bytes each, not 8 (index arrays are the part of a mapped split that
+    grows with the file: a table of 14 million rows has 14 million of them)."""
+    return np.asarray(index, dtype=np.int32 if num_rows < 2**31 else np.int64)
+
+
 def block_rows(num_dims: int) -> int:
     """Rows per block of a whole-split pass over examples of num_dims values."""
     return max(1, BLOCK_BYTES // (8 * max(num_dims, 1)))
@@ -131,7 +138,7 @@ class MappedExamples:
     """A float32 (N, *shape) split whose values are computed from stored rows on access.
 
     stored: (M, *shape) values as stored (a view of a MappedFile: uint8, bool or float
-        images, any numeric table), or (M, ceil(D / 8)) packed bits; rows: (N,) int64
+        images, any numeric table), or (M, ceil(D / 8)) packed bits; rows: (N,) integer
         indices into stored; decoding: one of DECODINGS; noise: drawn once over the split
         (binarization or dequantization); standardized: a table's column scaling.
     Offers what batch consumers use of a tensor: shape, ndim, dtype, device, len(),
@@ -152,7 +159,7 @@ class MappedExamples:
     ) -> None:
         if decoding not in DECODINGS:
             raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
-        self.stored, self.rows, self.decoding = stored, np.asarray(rows, dtype=np.int64), decoding
+        self.stored, self.rows, self.decoding = stored, row_indices(rows, len(stored)), decoding
         self.example_shape, self.file = tuple(shape), file
         self.noise, self.standardized = noise, standardized
         self.device = torch.device(device)
@@ -234,7 +241,7 @@ class MappedExamples:
     def _with_noise(self, seed: int, columns: tuple[int, ...] | None) -> MappedExamples:
         if self.noise is not None:
             raise ValueError("this split has its noise drawn already")
-        positions = np.arange(len(self.rows), dtype=np.int64)
+        positions = row_indices(np.arange(len(self.rows)), len(self.rows))
         return self._derived(noise=NoiseOnce(seed, positions, columns))
 
     def binarized_once(self, seed: int) -> MappedExamples:
@@ -363,7 +370,7 @@ class MappedExamples:
                 for start in range(0, len(self), chunk)
             ]
         )
-        rows = np.arange(len(self), dtype=np.int64)
+        rows = row_indices(np.arange(len(self)), len(self))
         return MappedExamples(packed, rows, "packed_bits", self.example_shape, device=self.device)
 
 

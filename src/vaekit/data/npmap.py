@@ -17,7 +17,7 @@ import numpy as np
 
 from vaekit.data.config import MEMORY_MAP_MIN_BYTES, DataConfig
 from vaekit.data.convert import stored_examples
-from vaekit.data.mapped import MappedExamples, MappedFile
+from vaekit.data.mapped import MappedExamples, MappedFile, row_indices
 from vaekit.data.npfiles import (
     NPZ_LABEL_KEYS,
     NPZ_SPLIT_KEY,
@@ -133,7 +133,11 @@ def map_examples(path: Path, config: DataConfig) -> RawExamples | None:
         return None
     values = stored.values
     examples = MappedExamples(
-        values, np.arange(len(values), dtype=np.int64), stored.decoding, values.shape[1:], file=file
+        values,
+        row_indices(np.arange(len(values)), len(values)),
+        stored.decoding,
+        values.shape[1:],
+        file=file,
     )
     raw = RawExamples(examples, stored.labels, stored.kind, stored.levels, stored.scaling)
     return with_split(raw, split, path)

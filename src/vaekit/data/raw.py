@@ -12,6 +12,7 @@ from vaekit.errors import ConfigError, DataError
 
 TEST_FRACTION = 0.2
 VAL_FRACTION = 0.1
+SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 
 
 @dataclass(frozen=True)
@@ -70,16 +71,17 @@ def split_examples(examples: RawExamples, val_size: int | None, seed: int) -> Ra
         raise ConfigError(
             f"val_size={num_val} leaves no training examples ({num} examples, {num_test} for test)"
         )
+    # a code per example rather than three sorted slices of the permutation: the same
+    # splits, and the permutation (8 bytes an example) is freed before any split is made
     perm = np.random.RandomState(seed).permutation(num)
-    test_idx = np.sort(perm[:num_test])
-    val_idx = np.sort(perm[num_test : num_test + num_val])
-    train_idx = np.sort(perm[num_test + num_val :])
-    return RawSplits(
-        train=take(examples, train_idx), val=take(examples, val_idx), test=take(examples, test_idx)
-    )
-
-
-SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
+    codes = np.zeros(num, dtype=np.uint8)
+    codes[perm[:num_test]] = SPLIT_CODES["test"]
+    codes[perm[num_test : num_test + num_val]] = SPLIT_CODES["val"]
+    del perm
+    parts = {
+        name: take(examples, np.flatnonzero(codes == code)) for name, code in SPLIT_CODES.items()
+    }
+    return RawSplits(**parts)
 
 
 def fixed_split(examples: RawExamples, val_size: int | None) -> RawSplits:
