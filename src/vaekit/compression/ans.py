@@ -15,8 +15,9 @@ import constriction
 import numpy as np
 
 from vaekit.compression.coding_models import (
+    LEVEL_ROWS,
+    NUM_LEVELS,
     bernoulli_probabilities,
-    logistic_level_probabilities,
     posterior_bucket_probabilities,
 )
 from vaekit.errors import DataError
@@ -75,10 +76,7 @@ def encode_pixels(
         probs = bernoulli_probabilities(params[:, 0].ravel())
         coder.encode_reverse(flat, _MODELS.Bernoulli(perfect=False), probs)
         return
-    loc, log_scale = params[:, 0].ravel(), params[:, 1].ravel()
-    encode_categorical(
-        coder, flat, lambda part: logistic_level_probabilities(loc[part], log_scale[part]), 256
-    )
+    encode_categorical(coder, flat, LEVEL_ROWS[likelihood](params), NUM_LEVELS)
 
 
 def decode_pixels(coder: AnsCoder, likelihood: str, params: np.ndarray) -> np.ndarray:
@@ -88,13 +86,8 @@ def decode_pixels(coder: AnsCoder, likelihood: str, params: np.ndarray) -> np.nd
         probs = bernoulli_probabilities(params[:, 0].ravel())
         flat = coder.decode(_MODELS.Bernoulli(perfect=False), probs)
     else:
-        loc, log_scale = params[:, 0].ravel(), params[:, 1].ravel()
-        flat = decode_categorical(
-            coder,
-            batch * num_dims,
-            lambda part: logistic_level_probabilities(loc[part], log_scale[part]),
-            256,
-        )
+        rows = LEVEL_ROWS[likelihood](params)
+        flat = decode_categorical(coder, batch * num_dims, rows, NUM_LEVELS)
     return flat.astype(np.int32).reshape(batch, num_dims)
 
 

@@ -8,6 +8,12 @@ EIGHT_BIT_LEVELS = 256
 EIGHT_BIT_DEFAULT = "discretized_logistic"
 
 
+def is_eight_bit_images(spec: DataSpec) -> bool:
+    """Images of 256 stored levels coded as they are (not binarized): uint8 arrays, image
+    folders, fashion-mnist or mnist with binarize "none"."""
+    return spec.kind == "image" and spec.binarize == "none" and spec.levels == EIGHT_BIT_LEVELS
+
+
 def default_likelihood(spec: DataSpec) -> str:
     """LIKELIHOODS key to use for data described by `spec`.
 
@@ -19,6 +25,6 @@ def default_likelihood(spec: DataSpec) -> str:
     """
     if spec.kind == "table":
         return "gaussian"
-    if spec.binarize == "none" and spec.levels == EIGHT_BIT_LEVELS:
+    if is_eight_bit_images(spec):
         return EIGHT_BIT_DEFAULT
     return "bernoulli"
