@@ -19,9 +19,9 @@ def default_likelihood(spec: DataSpec) -> str:
 
     Tables: "gaussian". 8-bit images (256 levels: uint8 arrays, image folders, fashion-mnist
     or mnist unbinarized): the discretized logistic, whose nats are a code length of the
-    stored bytes (the mixture form is better per epoch but 2.5x slower and not codable;
-    docs/data.md). Everything else (binarized or 1-bit images, digits' 17 levels, float
-    images): "bernoulli".
+    stored bytes (the mixture form is better per epoch but 2.5x slower per epoch and
+    slower to code; the 8-bit presets choose it: docs/data.md). Everything else (binarized
+    or 1-bit images, digits' 17 levels, float images): "bernoulli".
     """
     if spec.kind == "table":
         return "gaussian"
