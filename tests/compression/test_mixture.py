@@ -1,5 +1,6 @@
-"""Coding with the mixture of discretized logistics: its tables against the torch
-distribution, exact round trips, and files that do not depend on threads or pass sizes."""
+"""Coding with the mixture of discretized logistics: its rows against the torch
+distribution, the binary tree against the rows, exact round trips, and files that do not
+depend on threads or pass sizes."""
 
 import math
 
@@ -8,12 +9,14 @@ import pytest
 import torch
 
 from vaekit.compression import compress, decompress
+from vaekit.compression.ans import AnsCoder
 from vaekit.compression.coding_models import (
     LEVEL_ROWS,
     logistic_level_probabilities,
     mixture_level_probabilities,
     mixture_offsets,
 )
+from vaekit.compression.level_tree import MixtureCdf, decode_levels, encode_levels
 from vaekit.compression.lossy import _mode as lossy_mode
 from vaekit.likelihoods.logistic_mixture import DiscretizedLogisticMixture
 from vaekit.models import VAE, VAEConfig
@@ -121,3 +124,22 @@ def test_lossy_round_trip_keeps_dtype_and_shape():
     model, images = small_mixture_vae(), uint8_images(20, seed=4)
     restored = decompress(model, compress(model, images, lossy=True, latent_bits=6))
     assert restored.shape == images.shape and restored.dtype == np.uint8
+
+
+def test_the_tree_codes_each_level_with_the_mixture_probability():
+    """The 8 binary decisions' product is the level's probability (the rows, normalized),
+    and pushing then popping returns the levels."""
+    rng = np.random.default_rng(5)
+    params = rng.normal(0, 1.5, (4, 15, 40))  # (B, 3 M, D)
+    params[:, 10:] -= 2.0
+    cdf = MixtureCdf(params)
+    levels = rng.integers(0, 256, 160).astype(np.int32)
+    rows = LEVEL_ROWS[MIXTURE](params)(slice(None))
+    expected = rows[np.arange(160), levels] / rows.sum(axis=1)
+    assert np.abs(cdf(levels + 1) - cdf(levels)) / cdf.total == pytest.approx(expected, abs=1e-9)
+    coder = AnsCoder()
+    encode_levels(coder, levels, cdf)
+    # the ANS code length is the information content, up to a few bits of slack
+    information = -np.log2(expected).sum()
+    assert information - 1 < coder.num_bits() < information + 64
+    assert np.array_equal(decode_levels(coder, 160, MixtureCdf(params)), levels)

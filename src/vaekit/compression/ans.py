@@ -20,6 +20,7 @@ from vaekit.compression.coding_models import (
     bernoulli_probabilities,
     posterior_bucket_probabilities,
 )
+from vaekit.compression.level_tree import TREE_CODED, decode_levels, encode_levels
 from vaekit.errors import DataError
 
 AnsCoder = constriction.stream.stack.AnsCoder
@@ -76,6 +77,9 @@ def encode_pixels(
         probs = bernoulli_probabilities(params[:, 0].ravel())
         coder.encode_reverse(flat, _MODELS.Bernoulli(perfect=False), probs)
         return
+    if likelihood in TREE_CODED:
+        encode_levels(coder, flat, TREE_CODED[likelihood](params))
+        return
     encode_categorical(coder, flat, LEVEL_ROWS[likelihood](params), NUM_LEVELS)
 
 
@@ -85,6 +89,8 @@ def decode_pixels(coder: AnsCoder, likelihood: str, params: np.ndarray) -> np.nd
     if likelihood == "bernoulli":
         probs = bernoulli_probabilities(params[:, 0].ravel())
         flat = coder.decode(_MODELS.Bernoulli(perfect=False), probs)
+    elif likelihood in TREE_CODED:
+        flat = decode_levels(coder, batch * num_dims, TREE_CODED[likelihood](params))
     else:
         rows = LEVEL_ROWS[likelihood](params)
         flat = decode_categorical(coder, batch * num_dims, rows, NUM_LEVELS)
