@@ -51,7 +51,6 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
         "conv encoder/decoder (32, 64 channels) instead of the MLP",
         ["--arch", "conv", "--conv-channels", "32", "64"],
     ),
-    "mlp512-l128-mix5": ("128 latents instead of 64", ["--latent-dim", "128"]),
 }
 
 
