@@ -16,7 +16,7 @@ from vaekit.compression.coding_models import (
     mixture_level_probabilities,
     mixture_offsets,
 )
-from vaekit.compression.level_tree import MixtureCdf, decode_levels, encode_levels
+from vaekit.compression.level_tree import decode_levels, encode_levels, mixture_cdf
 from vaekit.compression.lossy import _mode as lossy_mode
 from vaekit.likelihoods.logistic_mixture import DiscretizedLogisticMixture
 from vaekit.models import VAE, VAEConfig
@@ -132,7 +132,7 @@ def test_the_tree_codes_each_level_with_the_mixture_probability():
     rng = np.random.default_rng(5)
     params = rng.normal(0, 1.5, (4, 15, 40))  # (B, 3 M, D)
     params[:, 10:] -= 2.0
-    cdf = MixtureCdf(params)
+    cdf = mixture_cdf(params)
     levels = rng.integers(0, 256, 160).astype(np.int32)
     rows = LEVEL_ROWS[MIXTURE](params)(slice(None))
     expected = rows[np.arange(160), levels] / rows.sum(axis=1)
@@ -142,4 +142,4 @@ def test_the_tree_codes_each_level_with_the_mixture_probability():
     # the ANS code length is the information content, up to a few bits of slack
     information = -np.log2(expected).sum()
     assert information - 1 < coder.num_bits() < information + 64
-    assert np.array_equal(decode_levels(coder, 160, MixtureCdf(params)), levels)
+    assert np.array_equal(decode_levels(coder, 160, mixture_cdf(params)), levels)
