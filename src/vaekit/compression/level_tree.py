@@ -62,12 +62,6 @@ def _inverse_scale(log_scale: np.ndarray) -> np.ndarray:
     return exp_table()(-np.clip(log_scale, MIN_LOG_SCALE, -MIN_LOG_SCALE))
 
 
-def logistic_cdf(params: np.ndarray) -> LevelCdf:
-    """C for discretized logistics: params (B, 2, D) loc, log-scale -> one weight-1 component."""
-    loc, log_scale = params[:, 0].reshape(-1, 1), params[:, 1].reshape(-1, 1)
-    return LevelCdf(np.ones_like(loc), loc, _inverse_scale(log_scale))
-
-
 def mixture_cdf(params: np.ndarray) -> LevelCdf:
     """C for the mixture head: params (B, 3 M, D): M logits, M locations (before the head's
     offsets), M log-scales; values in (B, D) order, like the symbols."""
