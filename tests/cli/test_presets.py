@@ -2,8 +2,10 @@
 
 import json
 
+import numpy as np
+
 from tests.cli.conftest import run_cli
-from vaekit.training.presets import PRESETS
+from vaekit.training.presets import EIGHT_BIT, PRESETS
 
 
 def test_preset_with_overrides_trains_the_preset_model(tmp_path):
@@ -36,3 +38,21 @@ def test_a_flag_the_model_lacks_is_one_clear_error(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == "vaekit: error: --state-dim does not apply to --model vae"
     assert not (tmp_path / "run").exists()
+
+
+def test_preset_on_eight_bit_images_trains_the_codable_vae(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (300, 8, 8), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", images)
+    out = tmp_path / "run"
+    result = run_cli(
+        "train", "--data", str(tmp_path / "x.npy"), "--preset", "fast", "--time-budget", "1",
+        "--hidden-dims", "16", "--latent-dim", "4", "--threads", "1", "--out", str(out),
+        "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    recipe = PRESETS["fast"].variants[EIGHT_BIT]
+    assert config["model"]["name"] == "vae" == recipe.model
+    assert config["model"]["config"]["likelihood"] == recipe.likelihood
+    assert config["model"]["config"]["hidden_dims"] == [16]  # the flag
+    assert config["train"]["lr"] == recipe.train_fields["lr"]

@@ -1,4 +1,4 @@
-"""`vaekit compress` on a folder of 1-bit PNGs, and its one-line refusal of the mixture."""
+"""`vaekit compress` on a folder of 1-bit PNGs, and its one-line refusal of a Gaussian decoder."""
 
 import numpy as np
 from PIL import Image
@@ -23,10 +23,10 @@ def test_folder_of_one_bit_pngs_round_trips_through_a_binary_model(tmp_path):
     np.testing.assert_array_equal(np.load(restored).reshape(bits.shape), bits.astype(np.uint8))
 
 
-def test_mixture_models_are_refused_in_one_line(tmp_path):
-    save_model(random_vae("discretized_logistic_mixture", seed=0), tmp_path / "run")
+def test_gaussian_decoders_are_refused_in_one_line(tmp_path):
+    save_model(random_vae("gaussian", seed=0), tmp_path / "run")
     np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), dtype=np.uint8))
     out = tmp_path / "x.vkz"
     result = run_cli("compress", str(tmp_path / "run"), str(tmp_path / "x.npy"), "-o", str(out))
-    assert result.returncode == 2 and "not 'discretized_logistic_mixture'" in result.stderr
+    assert result.returncode == 2 and "not 'gaussian'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()

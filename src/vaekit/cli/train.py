@@ -41,6 +41,7 @@ from vaekit.training.loop import check_labels
 from vaekit.training.presets import (
     PRESETS,
     Preset,
+    data_kind,
     get_preset,
     preset_train_fields,
     table_recipe,
@@ -197,8 +198,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--likelihood",
         default=None,
-        help=f"{' | '.join(LIKELIHOODS)} (default: discretized_logistic_mixture for 8-bit "
-        "images, bernoulli for other images, gaussian for tables; bernoulli_ar is "
+        help=f"{' | '.join(LIKELIHOODS)} (default: the preset's, else discretized_logistic "
+        "for 8-bit images, bernoulli for other images, gaussian for tables; bernoulli_ar is "
         "autoregressive over the pixels, for binary images)",
     )
 
@@ -360,9 +361,12 @@ def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict:
 
 
 def _recipe(args: argparse.Namespace, data: DataSplits) -> Preset | None:
-    """The preset asked for; for a table without one, the table recipe sized to its rows."""
+    """The preset asked for (its variant for this kind of data); for a table without one,
+    the table recipe sized to its rows."""
     if args.preset:
-        return get_preset(args.preset)
+        recipe = get_preset(args.preset).for_data(data.spec)
+        logger.info("preset %s for %s: %s", args.preset, data_kind(data.spec), recipe.description)
+        return recipe
     if data.spec.kind != "table":
         return None
     return table_recipe(len(data.train), data.spec.num_dims)
@@ -394,7 +398,7 @@ def _build_model(
     args: argparse.Namespace, data: DataSplits, preset: Preset | None
 ) -> LatentVariableModel:
     spec = data.spec
-    likelihood = args.likelihood or default_likelihood(spec)
+    likelihood = args.likelihood or (preset and preset.likelihood) or default_likelihood(spec)
     if likelihood in BINARY_LIKELIHOODS and spec.kind == "table":
         raise ConfigError(
             f"a {likelihood} likelihood needs values in [0, 1]; use --likelihood gaussian for "

@@ -15,10 +15,12 @@ import constriction
 import numpy as np
 
 from vaekit.compression.coding_models import (
+    LEVEL_ROWS,
+    NUM_LEVELS,
     bernoulli_probabilities,
-    logistic_level_probabilities,
     posterior_bucket_probabilities,
 )
+from vaekit.compression.level_tree import TREE_CODED, decode_levels, encode_levels
 from vaekit.errors import DataError
 
 AnsCoder = constriction.stream.stack.AnsCoder
@@ -75,10 +77,10 @@ def encode_pixels(
         probs = bernoulli_probabilities(params[:, 0].ravel())
         coder.encode_reverse(flat, _MODELS.Bernoulli(perfect=False), probs)
         return
-    loc, log_scale = params[:, 0].ravel(), params[:, 1].ravel()
-    encode_categorical(
-        coder, flat, lambda part: logistic_level_probabilities(loc[part], log_scale[part]), 256
-    )
+    if likelihood in TREE_CODED:
+        encode_levels(coder, flat, TREE_CODED[likelihood](params))
+        return
+    encode_categorical(coder, flat, LEVEL_ROWS[likelihood](params), NUM_LEVELS)
 
 
 def decode_pixels(coder: AnsCoder, likelihood: str, params: np.ndarray) -> np.ndarray:
@@ -87,14 +89,11 @@ def decode_pixels(coder: AnsCoder, likelihood: str, params: np.ndarray) -> np.nd
     if likelihood == "bernoulli":
         probs = bernoulli_probabilities(params[:, 0].ravel())
         flat = coder.decode(_MODELS.Bernoulli(perfect=False), probs)
+    elif likelihood in TREE_CODED:
+        flat = decode_levels(coder, batch * num_dims, TREE_CODED[likelihood](params))
     else:
-        loc, log_scale = params[:, 0].ravel(), params[:, 1].ravel()
-        flat = decode_categorical(
-            coder,
-            batch * num_dims,
-            lambda part: logistic_level_probabilities(loc[part], log_scale[part]),
-            256,
-        )
+        rows = LEVEL_ROWS[likelihood](params)
+        flat = decode_categorical(coder, batch * num_dims, rows, NUM_LEVELS)
     return flat.astype(np.int32).reshape(batch, num_dims)
 
 

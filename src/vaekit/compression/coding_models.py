@@ -7,6 +7,7 @@ and the interpolated tables touch them, so compress and decompress agree bit for
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -79,14 +80,76 @@ def logistic_level_probabilities(loc: np.ndarray, log_scale: np.ndarray) -> np.n
     return _cdf_to_pmf(sigmoid_table().affine(_level_edges(), inv_scale, loc * inv_scale))
 
 
-def _cdf_to_pmf(inner_cdf: np.ndarray) -> np.ndarray:
-    """(n, K - 1) CDF at the inner edges -> (n, K) bin probabilities (differences)."""
+def _cdf_to_pmf(inner_cdf: np.ndarray, total: np.ndarray | float = 1.0) -> np.ndarray:
+    """(n, K - 1) CDF at the inner edges -> (n, K) bin probabilities (differences).
+
+    total: the CDF's value at +infinity, (n,) or a scalar (1 for a normalized one).
+    """
     n, inner = inner_cdf.shape
     pmf = np.empty((n, inner + 1))
     pmf[:, 0] = inner_cdf[:, 0]
     np.subtract(inner_cdf[:, 1:], inner_cdf[:, :-1], out=pmf[:, 1:inner])
-    pmf[:, inner] = 1.0 - inner_cdf[:, -1]
+    pmf[:, inner] = total - inner_cdf[:, -1]
     return pmf
+
+
+def mixture_offsets(num_components: int) -> np.ndarray:
+    """The starting locations the mixture head adds to its components, 0.1 .. 0.9: (M,).
+
+    Computed here in float64 with IEEE operations (likelihoods/logistic_mixture.py adds the
+    float32 torch.linspace values; they differ by < 1e-7, far below a level's 1/255).
+    """
+    if num_components == 1:
+        return np.array([0.1])
+    return 0.1 + np.arange(num_components, dtype=np.float64) * (0.8 / (num_components - 1))
+
+
+def mixture_level_probabilities(
+    logits: np.ndarray, loc: np.ndarray, log_scale: np.ndarray
+) -> np.ndarray:
+    """Mixture of M discretized logistics over 256 levels: (n, M) each -> (n, 256).
+
+    loc includes the head's offsets. Rows are unnormalized (they sum to the weights' total,
+    in [1, M]); constriction's Categorical normalizes them. The weights are exp(logit - max),
+    and the components are summed in a fixed order with IEEE operations, so the rows are the
+    same whatever the batch layout. Every term is non-negative and each component's CDF is
+    non-decreasing, so the differences are too (rounding is monotone).
+    """
+    exp, sigmoid, edges = exp_table(), sigmoid_table(), _level_edges()
+    weights = exp(logits - logits.max(axis=1, keepdims=True))  # (n, M), largest is 1
+    inv_scale = exp(-np.clip(log_scale, MIN_LOG_SCALE, -MIN_LOG_SCALE))
+    cdf = np.zeros((logits.shape[0], NUM_LEVELS - 1))
+    total = np.zeros(logits.shape[0])
+    for m in range(logits.shape[1]):
+        part = sigmoid.affine(edges, inv_scale[:, m], loc[:, m] * inv_scale[:, m])
+        part *= weights[:, m, None]
+        cdf += part
+        total += weights[:, m]
+    return _cdf_to_pmf(cdf, total)
+
+
+RowsFn = Callable[[slice], np.ndarray]
+
+
+def _logistic_rows(params: np.ndarray) -> RowsFn:
+    loc, log_scale = params[:, 0].ravel(), params[:, 1].ravel()
+    return lambda part: logistic_level_probabilities(loc[part], log_scale[part])
+
+
+def _mixture_rows(params: np.ndarray) -> RowsFn:
+    # (B, 3M, D) -> three (B * D, M) arrays, value-major like the symbols
+    batch, width, num_dims = params.shape
+    per_value = params.reshape(batch, 3, width // 3, num_dims).transpose(1, 0, 3, 2)
+    logits, loc, log_scale = (np.ascontiguousarray(p).reshape(-1, width // 3) for p in per_value)
+    loc = loc + mixture_offsets(width // 3)
+    return lambda part: mixture_level_probabilities(logits[part], loc[part], log_scale[part])
+
+
+# likelihood -> decoder outputs (B, P, D) -> the 256-level rows of values [part] of B * D
+LEVEL_ROWS: dict[str, Callable[[np.ndarray], RowsFn]] = {
+    "discretized_logistic": _logistic_rows,
+    "discretized_logistic_mixture": _mixture_rows,
+}
 
 
 def bucket_of(values: np.ndarray, precision: int) -> np.ndarray:

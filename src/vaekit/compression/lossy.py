@@ -14,6 +14,7 @@ import numpy as np
 
 from vaekit.compression.ans import AnsCoder, decode_uniform, encode_uniform, open_stack
 from vaekit.compression.coding_models import (
+    LEVEL_ROWS,
     bernoulli_probabilities,
     bucket_centres,
     bucket_of,
@@ -77,5 +78,8 @@ def _mode(likelihood: str, params: np.ndarray) -> np.ndarray:
     if likelihood == "bernoulli":
         return (bernoulli_probabilities(params[:, 0]) > 0.5).astype(np.int32)
     batch, _, num_dims = params.shape
-    mode = logistic_mode(params[:, 0].ravel(), params[:, 1].ravel())
-    return mode.reshape(batch, num_dims)
+    if likelihood == "discretized_logistic":  # three candidates instead of 256 levels
+        mode = logistic_mode(params[:, 0].ravel(), params[:, 1].ravel())
+    else:
+        mode = LEVEL_ROWS[likelihood](params)(slice(None)).argmax(axis=1)
+    return mode.reshape(batch, num_dims).astype(np.int32)

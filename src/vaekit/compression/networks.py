@@ -1,8 +1,9 @@
 """A VAE's encoder and decoder as exact networks, with the symbol <-> input conventions.
 
 Symbols are what the coder stores: 0/1 for a Bernoulli model, levels 0..255 for a
-discretized-logistic one. The networks take them as exact float64 inputs (levels are fed as
-integers, the 1/255 folded into the first layer's weights) and return float64 numpy arrays.
+discretized logistic or a mixture of them. The networks take them as exact float64 inputs
+(levels are fed as integers, the 1/255 folded into the first layer's weights) and return
+float64 numpy arrays.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from vaekit.compression.fixed_point import exact_network
 from vaekit.errors import ConfigError
 from vaekit.models import VAE, HierarchicalVAE, LatentVariableModel
 
-SYMBOL_LEVELS = {"bernoulli": 2, "discretized_logistic": 256}
+SYMBOL_LEVELS = {"bernoulli": 2, "discretized_logistic": 256, "discretized_logistic_mixture": 256}
 # architectures whose forward passes use only layers fixed_point.py makes exact, ReLU,
 # reshapes and padding (checked by reading nn/mlp.py and nn/conv.py)
 EXACT_ARCHITECTURES = ("mlp", "conv")
@@ -98,8 +99,9 @@ class CodingNetworks:
 
     @torch.no_grad()
     def likelihood_params(self, z: np.ndarray) -> np.ndarray:
-        """z (B, L) on the 2**-16 grid -> decoder outputs (B, P, D): P = 1 (logits) or 2
-        (loc, log-scale), in the order of the likelihood head's channels."""
+        """z (B, L) on the 2**-16 grid -> decoder outputs (B, P, D): P = 1 (logits), 2
+        (loc, log-scale) or 3 M (M mixture logits, M locs, M log-scales), in the order of the
+        likelihood head's channels."""
         features = self._run(self.decoder, torch.from_numpy(z))  # (B, P * C, ...)
         # heads take parameter groups as leading blocks of channels (or features), so a
         # channel-major reshape separates them

@@ -1,7 +1,7 @@
 """Likelihood heads p(x|z) and their registry."""
 
 from vaekit.likelihoods.autoregressive import AutoregressiveBernoulliHead
-from vaekit.likelihoods.defaults import default_likelihood
+from vaekit.likelihoods.defaults import default_likelihood, is_eight_bit_images
 from vaekit.likelihoods.discretized_logistic import DiscretizedLogisticHead
 from vaekit.likelihoods.heads import BernoulliHead, GaussianHead, LikelihoodHead
 from vaekit.likelihoods.logistic_mixture import DiscretizedLogisticMixtureHead
@@ -27,4 +27,5 @@ __all__ = [
     "GaussianHead",
     "LikelihoodHead",
     "default_likelihood",
+    "is_eight_bit_images",
 ]
