@@ -99,6 +99,7 @@ def fit(
     while state.epoch < config.epochs:
         started = time.perf_counter()
         totals = run_epoch(state, data, steps_per_epoch, run_dir, callbacks, should_stop)
+        state.add_seconds("steps", time.perf_counter() - started)
         if state.interrupted:
             break
         row = epoch_row(state, data, totals, time.perf_counter() - started)
@@ -108,9 +109,11 @@ def fit(
         # decided before the checkpoint, so that it records the seconds the decision saw
         # and a resume of this checkpoint comes to the same decision
         state.stop_reason = recipe.stop_reason(state)
+        saving = time.perf_counter()
         if run_dir is not None and world.is_main:
             write_metrics_csv(run_dir, state.history)
         mark_good(state, run_dir)
+        state.add_seconds("checkpoints", time.perf_counter() - saving)
         for callback in callbacks:
             callback.on_epoch_end(state, row)
         if state.stop_reason is not None:
@@ -286,7 +289,9 @@ def epoch_row(state: TrainState, data: DataSplits, totals: StepTotals, seconds: 
     totals = all_ranks_totals(state.world, totals)
     row = {"epoch": state.epoch + 1, "step": state.step, **totals.means()}
     if state.model.has_likelihood_bound and len(data.val) > 0:
+        started = time.perf_counter()
         row.update(validation_figures(state, data))
+        state.add_seconds("validation", time.perf_counter() - started)
     row["epoch_seconds"] = seconds
     row["train_samples_per_second"] = totals.examples / seconds if seconds > 0 else float("nan")
     row["skipped_steps"] = state.skipped_steps
