@@ -118,7 +118,8 @@ def write_report(args, info, systems: list[str], rounds: list[dict]) -> None:
         "torch.bernoulli, Adam, no evaluation, writes nothing) and `vaekit train` with the "
         "canonical flags (validation every epoch, checkpoints, metrics.csv, the end-of-run "
         f"pictures and report.md). {args.rounds} interleaved rounds; the ratio is the median "
-        f"of the per-round ratios (textbook / vaekit).{baseline} The machine is shared: "
+        f"of the per-round ratios (textbook / vaekit).{baseline} vaekit's cache of the "
+        "decoded IDX files is warm, as on any run after a user's first. The machine is shared: "
         "other work may run beside a round. Written by `benchmarks/whole_run.py`; do not edit "
         "by hand.",
         "",
@@ -146,7 +147,9 @@ def phase_table(systems: list[str], rounds: list[dict]) -> list[str]:
         lines += ["", f"Where the wall time of `{name}` goes (median over rounds, seconds; "
                   "interpreter: spawn to the command's entry; start-up: importing torch and "
                   "the command; steps: the training steps; checkpoints: checkpoint and "
-                  "metrics.csv writes; exit: after timings.json to the process's end):", "",
+                  "metrics.csv writes; fit other: the rest of fit(), mostly the optimizer's "
+                  "construction, which imports torch._dynamo (torch.optim does so for the "
+                  "textbook script too); exit: after timings.json to the process's end):", "",
                   "| phase | seconds | share of wall time |", "|---|---|---|"]  # fmt: skip
         wall = statistics.median(r[name]["wall_seconds"] for r in rounds)
         for phase in PHASES:
