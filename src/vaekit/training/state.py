@@ -46,6 +46,9 @@ class TrainState:
     # this session's seconds by phase of fit(): steps, validation, checkpoints (with
     # metrics.csv); where a run's wall time goes, for timings.json
     phase_seconds: dict[str, float] = field(default_factory=dict, repr=False)
+    # fit()'s background checkpoint writer (a training.checkpoint.CheckpointWriter) while
+    # fit runs; None outside it: checkpoints are then written in the foreground
+    checkpoint_writer: Any = field(default=None, repr=False)
     # how steps run: the ranks training together, the module computing the loss (the model's
     # loss, DDP-wrapped and/or compiled; None: the model's batch_loss directly) and fp16's
     # gradient scaler
