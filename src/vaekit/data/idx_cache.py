@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import os
+import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from vaekit.data.idx import _GZIP_MAGIC, _read_stream, read_idx
-from vaekit.io import write_bytes_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def read_idx_cached(path: str | Path, cache_dir: Path | None) -> np.ndarray:
     data = idx_bytes(values)
     if zlib.crc32(data) == crc:  # a multi-member gzip's trailer covers its last member only
         try:
-            write_bytes_atomic(entry, data)
+            _write_entry(entry, data)
         except OSError as err:
             logger.debug("not caching %s: %s", path, err)
     return values
@@ -79,3 +80,18 @@ def _key_or_none(path: Path) -> tuple[str, int, int] | None:
         return cache_key(path)
     except OSError:
         return None  # read_idx reports the problem with the source
+
+
+def _write_entry(entry: Path, data: bytes) -> None:
+    """Write a temporary file beside `entry`, then rename it into place: a reader sees the
+    old entry or the whole new one. No fsync: a copy that a crash leaves short or empty
+    fails its CRC check on the next read and is rebuilt."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.name}.", suffix=".tmp", dir=entry.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp_name, entry)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
