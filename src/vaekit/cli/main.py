@@ -10,13 +10,16 @@ import os
 import re
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from typing import NoReturn
 
 from vaekit.errors import VaekitError
 from vaekit.version import __version__
 
-# command -> (module under vaekit.cli, help); main() imports them all to build the parser
+# command -> (module under vaekit.cli, help); main() imports only the module of the command
+# it runs (build_parser(only=...)): some pull in scikit-learn or the web server, seconds of
+# start-up that `vaekit train` has no use for
 COMMANDS = {
     "train": ("train", "train a model and write a run directory"),
     "eval": ("evaluate", "ELBO, importance-weighted NLL and bits/dim on a split"),
@@ -51,15 +54,26 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, shown)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line. Every command is listed; the flags are added (and the command's
+    module imported) for the commands in `only`, or for all of them when it is None."""
     parser = OneLineParser(prog="vaekit", description="Variational autoencoders on PyTorch.")
     parser.add_argument("--version", action="version", version=f"vaekit {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(f"vaekit.cli.{module_name}")
-        module.add_arguments(subparsers.add_parser(name, help=help_text, description=help_text))
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        if only is None or name in only:
+            importlib.import_module(f"vaekit.cli.{module_name}").add_arguments(sub)
     return parser
+
+
+def command_named(argv: Sequence[str]) -> list[str]:
+    """The command argv asks for, as a list of at most one name: the first word that is not
+    an option (the top-level options take no values). Empty for none or an unknown one,
+    which argparse then reports without any command's module."""
+    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    return [word] if word in COMMANDS else []
 
 
 def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -115,10 +129,14 @@ class InterruptWatch:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every way it can end is an exit code, never a traceback."""
+    started_unix = time.time()  # before any command's imports: the start of timings.json
     with InterruptWatch() as interrupts:
         try:
-            parser = build_parser()  # imports torch: Ctrl-C here is still an interruption
+            argv = sys.argv[1:] if argv is None else list(argv)
+            # imports torch: Ctrl-C here is still an interruption
+            parser = build_parser(only=command_named(argv))
             args = parser.parse_args(argv)
+            args.started_unix = started_unix
             code = _run_command(args, flag_names(command_parsers(parser)[args.command]))
             sys.stdout.flush()  # a closed pipe shows here, inside the try, not at exit
             return code

@@ -24,6 +24,7 @@ from vaekit.cli.progress import ProgressBar, show_bar
 from vaekit.cli.resume import ignored_flags
 from vaekit.cli.runtime import add_device_arguments, apply_runtime
 from vaekit.cli.signals import stop_on_signals
+from vaekit.cli.timings import PhaseClock
 from vaekit.data import DataConfig, DataSplits, load_data
 from vaekit.data.load import absolute_source
 from vaekit.errors import CheckpointError, ConfigError
@@ -263,17 +264,19 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    clock = PhaseClock(getattr(args, "started_unix", None))
     device = apply_runtime(args)
     # a single process unless torchrun started several
-    return in_process_group(device, lambda world: _train(args, device, world))
+    return in_process_group(device, lambda world: _train(args, device, world, clock))
 
 
-def _train(args: argparse.Namespace, device: torch.device, world: World) -> int:
+def _train(args: argparse.Namespace, device: torch.device, world: World, clock: PhaseClock) -> int:
     """Train on every rank alike; only rank 0 (`world.is_main`) talks and writes files."""
     run_dir = Path(args.out)
     if args.resume:
         data_config, model, train_config = _resumed_setup(args, run_dir)
         data = load_data(data_config)
+        clock.mark("data")
     else:
         if has_checkpoint(run_dir):
             raise ConfigError(
@@ -282,6 +285,7 @@ def _train(args: argparse.Namespace, device: torch.device, world: World) -> int:
             )
         data_config = _data_config(args)
         data = load_data(data_config)
+        clock.mark("data")
         recipe = _recipe(args, data)
         train_config = _train_config(args, recipe, len(data.train))
         model = _build_model(args, data, recipe)
@@ -298,10 +302,13 @@ def _train(args: argparse.Namespace, device: torch.device, world: World) -> int:
         ProgressBar(enabled=show_bar(args.quiet)),
         *tensorboard_callbacks(args.tensorboard, run_dir, data, seed=args.seed),
     ] if world.is_main else []  # fmt: skip
+    clock.mark("setup")
     with stop_on_signals() as stop:
         state = fit(model, data, train_config, run_dir=run_dir, resume=args.resume,
                     callbacks=callbacks, should_stop=stop, world=world,
                     compile=args.compile)  # fmt: skip
+    clock.mark("fit")
+    clock.add_fit(state.phase_seconds)
     if not world.is_main:
         return stop.exit_code if state.interrupted else 0
     if state.interrupted:
@@ -319,6 +326,8 @@ def _train(args: argparse.Namespace, device: torch.device, world: World) -> int:
         return 0
     pictures = write_run_pictures(model, data, run_dir, state.history, seed=args.seed)
     _summarize(state, run_dir, pictures)
+    clock.mark("pictures")
+    clock.write(run_dir)
     return 0
 
 

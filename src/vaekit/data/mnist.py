@@ -9,7 +9,7 @@ import numpy as np
 
 from vaekit.data.config import DataConfig
 from vaekit.data.download import fetch_dataset
-from vaekit.data.idx import read_idx
+from vaekit.data.idx_cache import read_idx_cached
 from vaekit.data.locate import find_dataset_dir, idx_file_path, user_cache_dir
 from vaekit.data.raw import RawExamples, RawSplits
 from vaekit.errors import ConfigError, DataError
@@ -27,7 +27,9 @@ def _read_pair(folder: Path, prefix: str) -> tuple[np.ndarray, np.ndarray]:
     labels_path = idx_file_path(folder, f"{prefix}-labels-idx1-ubyte")
     if images_path is None or labels_path is None:
         raise DataError(f"{folder}: {prefix} IDX files are missing")
-    images, labels = read_idx(images_path), read_idx(labels_path)
+    # decoded copies in the user cache: a second run does not inflate the files again
+    cache = user_cache_dir("decoded")
+    images, labels = read_idx_cached(images_path, cache), read_idx_cached(labels_path, cache)
     if images.ndim != 3:
         raise DataError(f"{images_path}: expected (N, H, W) images, got shape {images.shape}")
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:

@@ -6,9 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from vaekit.errors import ConfigError, DataError
 
@@ -69,6 +66,12 @@ def probe_accuracy(
 
     train: (N, F), test: (M, F) features; labels (N,), (M,) ints. Returns a fraction.
     """
+    # imported here: scikit-learn takes about a second to import, and every command that
+    # reaches vaekit.features (train's pictures among them) would pay it at start-up
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     classifier = make_pipeline(
         StandardScaler(), LogisticRegression(max_iter=MAX_ITER, random_state=seed)
     )

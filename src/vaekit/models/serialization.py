@@ -7,6 +7,7 @@ config). Loading checks every one of them; nothing is ever unpickled.
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any
@@ -38,18 +39,33 @@ def unwrap(model: LatentVariableModel) -> LatentVariableModel:
 
 def save_model(model: LatentVariableModel, directory: str | os.PathLike) -> None:
     """Write weights, then config.json naming their checksum (each file atomically)."""
+    write_model_files(directory, model_files(model))
+
+
+def model_files(model: LatentVariableModel) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """What save_model writes, taken now: host copies of the weights, and config.json's
+    fields but the checksum. Training may change the model while these are written."""
     model = unwrap(model)
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    write_tensors(directory / WEIGHTS_FILE, model.state_dict())
+    weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     payload: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "vaekit_version": __version__,
         "model": {"name": model_name(model), "config": model.config.to_dict()},
-        "weights_sha256": sha256_file(directory / WEIGHTS_FILE),
-        **model.metadata,
+        **copy.deepcopy(model.metadata),
     }
-    write_json(directory / CONFIG_FILE, payload)
+    return weights, payload
+
+
+def write_model_files(
+    directory: str | os.PathLike, files: tuple[dict[str, torch.Tensor], dict[str, Any]]
+) -> None:
+    """Write model_files' weights, then config.json naming their checksum."""
+    weights, payload = files
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_tensors(directory / WEIGHTS_FILE, weights)
+    checksum = sha256_file(directory / WEIGHTS_FILE)
+    write_json(directory / CONFIG_FILE, {"weights_sha256": checksum, **payload})
 
 
 def read_model_config(directory: str | os.PathLike) -> dict[str, Any]:

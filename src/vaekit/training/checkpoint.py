@@ -11,9 +11,12 @@ leaves at least one complete checkpoint; the model is also exported to run_dir/ 
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import shutil
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -21,8 +24,8 @@ import torch
 from vaekit.errors import CheckpointError
 from vaekit.io import read_json, read_tensors, sha256_file, write_json, write_tensors
 from vaekit.io.atomic import fsync_dir
-from vaekit.models import load_state_strict, model_name, read_model_config, save_model
-from vaekit.models.serialization import WEIGHTS_FILE
+from vaekit.models import load_state_strict, model_name, read_model_config
+from vaekit.models.serialization import WEIGHTS_FILE, model_files, write_model_files
 from vaekit.training.state import TrainState, optimizer_from_files, optimizer_to_files
 
 logger = logging.getLogger(__name__)
@@ -32,6 +35,37 @@ STATE_TENSORS = "train_state.safetensors"
 STATE_JSON = "train_state.json"
 CHECKSUMS = "checksums.json"
 CHECKED_FILES = ("config.json", "model.safetensors", STATE_TENSORS, STATE_JSON)
+
+
+@dataclass(frozen=True)
+class CheckpointContents:
+    """Everything one checkpoint holds, copied to host memory when it is taken, so training
+    can go on while the files are written (model_files: weights and config.json fields)."""
+
+    step: int
+    model: tuple[dict[str, torch.Tensor], dict]
+    export: tuple[dict[str, torch.Tensor], dict]  # run_dir's model: the EMA when kept
+    tensors: dict[str, torch.Tensor]  # train_state.safetensors
+    state_json: dict  # train_state.json
+
+
+def checkpoint_contents(
+    state: TrainState, *, extra_tensors: dict[str, torch.Tensor] | None = None
+) -> CheckpointContents:
+    """Take a checkpoint of `state` now (host copies); see save_checkpoint for extra_tensors."""
+    tensors, optimizer_json = optimizer_to_files(state.optimizer)
+    tensors["rng.noise"] = state.noise_generator.get_state()
+    tensors.update(extra_tensors or {})
+    if state.ema is not None:
+        tensors.update({f"ema.{k}": v for k, v in state.ema.state_tensors().items()})
+    model = model_files(state.model)
+    return CheckpointContents(
+        step=state.step,
+        model=model,
+        export=model if state.ema is None else model_files(state.eval_model),
+        tensors={k: v.detach().to("cpu", copy=True) for k, v in tensors.items()},
+        state_json=copy.deepcopy({**state.counters(), "optimizer": optimizer_json}),
+    )
 
 
 def save_checkpoint(
@@ -44,19 +78,20 @@ def save_checkpoint(
 
     extra_tensors go into train_state.safetensors as well (with several ranks: the other
     ranks' noise generators, as `rng.noise.rank<r>`; rank 0's is `rng.noise`)."""
+    return write_checkpoint(run_dir, checkpoint_contents(state, extra_tensors=extra_tensors))
+
+
+def write_checkpoint(run_dir: str | os.PathLike, contents: CheckpointContents) -> Path:
+    """Write `contents` whole into a temporary folder, fsync, rename it into place as
+    latest (latest becomes previous), then export the model to run_dir; returns latest."""
     root = Path(run_dir) / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
     for stale in root.glob(".tmp-*"):  # left by a run killed while writing
         shutil.rmtree(stale, ignore_errors=True)
-    tmp = root / f".tmp-{state.step}"
-    save_model(state.model, tmp)
-    tensors, optimizer_json = optimizer_to_files(state.optimizer)
-    tensors["rng.noise"] = state.noise_generator.get_state()
-    tensors.update(extra_tensors or {})
-    if state.ema is not None:
-        tensors.update({f"ema.{k}": v for k, v in state.ema.state_tensors().items()})
-    write_tensors(tmp / STATE_TENSORS, tensors)
-    write_json(tmp / STATE_JSON, {**state.counters(), "optimizer": optimizer_json})
+    tmp = root / f".tmp-{contents.step}"
+    write_model_files(tmp, contents.model)
+    write_tensors(tmp / STATE_TENSORS, contents.tensors)
+    write_json(tmp / STATE_JSON, contents.state_json)
     write_json(tmp / CHECKSUMS, {name: sha256_file(tmp / name) for name in CHECKED_FILES})
     fsync_dir(tmp)
     latest, previous = root / "latest", root / "previous"
@@ -65,8 +100,40 @@ def save_checkpoint(
         os.replace(latest, previous)
     os.replace(tmp, latest)
     fsync_dir(root)
-    save_model(state.eval_model, run_dir)  # the moving average when one is kept
+    write_model_files(run_dir, contents.export)
     return latest
+
+
+class CheckpointWriter:
+    """Writes checkpoints in a background thread, one at a time and in order, so the step
+    loop goes on while the files are written and fsynced. Each write is the same atomic
+    write_checkpoint as in the foreground: a crash mid-write leaves the previous checkpoint
+    whole. wait() returns when the last write is on disk and raises its error, if any."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def submit(self, run_dir: str | os.PathLike, contents: CheckpointContents) -> None:
+        self.wait()
+        self._thread = threading.Thread(
+            target=self._write, args=(run_dir, contents), name="vaekit-checkpoint"
+        )
+        self._thread.start()
+
+    def _write(self, run_dir: str | os.PathLike, contents: CheckpointContents) -> None:
+        try:
+            write_checkpoint(run_dir, contents)
+        except BaseException as err:  # handed to the training thread by wait()
+            self._error = err
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
 
 
 def has_checkpoint(run_dir: str | os.PathLike) -> bool:

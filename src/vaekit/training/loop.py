@@ -25,6 +25,8 @@ from vaekit.models import LatentVariableModel
 from vaekit.training import recipe
 from vaekit.training.callbacks import TrainCallback
 from vaekit.training.checkpoint import (
+    CheckpointWriter,
+    checkpoint_contents,
     has_checkpoint,
     rank_noise_key,
     restore_checkpoint,
@@ -93,12 +95,38 @@ def fit(
         )
     state.take_snapshot()
     state.start_clock()
+    state.checkpoint_writer = CheckpointWriter()
+    try:
+        train_epochs(state, data, run_dir, callbacks, should_stop)
+    finally:
+        writer, state.checkpoint_writer = state.checkpoint_writer, None
+        waiting = time.perf_counter()
+        writer.wait()  # the last checkpoint is on disk before fit returns (or raises)
+        state.add_seconds("checkpoints", time.perf_counter() - waiting)
+    state.trained = True
+    recipe.finish(state)
+    for callback in callbacks:
+        callback.on_fit_end(state)
+    return state
+
+
+def train_epochs(
+    state: TrainState,
+    data: DataSplits,
+    run_dir: str | os.PathLike | None,
+    callbacks: Sequence[TrainCallback],
+    should_stop: Callable[[], bool] | None,
+) -> None:
+    """Epochs until the configured number, a stop reason or an interruption: steps,
+    validation, metrics.csv, checkpoint, callbacks."""
+    config, world = state.config, state.world
     steps_per_epoch = num_batches(len(data.train), config.batch_size, num_ranks=world.size)
     for callback in callbacks:
         callback.on_fit_start(state, steps_per_epoch * config.epochs)
     while state.epoch < config.epochs:
         started = time.perf_counter()
         totals = run_epoch(state, data, steps_per_epoch, run_dir, callbacks, should_stop)
+        state.add_seconds("steps", time.perf_counter() - started)
         if state.interrupted:
             break
         row = epoch_row(state, data, totals, time.perf_counter() - started)
@@ -108,19 +136,16 @@ def fit(
         # decided before the checkpoint, so that it records the seconds the decision saw
         # and a resume of this checkpoint comes to the same decision
         state.stop_reason = recipe.stop_reason(state)
+        saving = time.perf_counter()
         if run_dir is not None and world.is_main:
             write_metrics_csv(run_dir, state.history)
         mark_good(state, run_dir)
+        state.add_seconds("checkpoints", time.perf_counter() - saving)
         for callback in callbacks:
             callback.on_epoch_end(state, row)
         if state.stop_reason is not None:
             logger.info("training %s", state.stop_reason)
             break
-    state.trained = True
-    recipe.finish(state)
-    for callback in callbacks:
-        callback.on_fit_end(state)
-    return state
 
 
 def set_up_engine(state: TrainState, world: World, *, compile: bool) -> None:
@@ -271,13 +296,22 @@ def stop_requested(world: World, should_stop: Callable[[], bool] | None) -> bool
 
 def mark_good(state: TrainState, run_dir: str | os.PathLike | None) -> None:
     """Record the current state as the one to return to: in memory, and on disk if asked
-    (by rank 0, with every rank's noise generator)."""
+    (by rank 0, with every rank's noise generator). Within fit() the files are written in
+    the background (state.checkpoint_writer) from host copies taken here; an interrupted run
+    writes in the foreground, so its checkpoint is on disk when fit returns."""
     state.take_snapshot()
     world = state.world
     generators = world.gather_states(state.noise_generator.get_state())
-    if run_dir is not None and world.is_main:
-        extra = {rank_noise_key(rank): value for rank, value in enumerate(generators) if rank}
+    if run_dir is None or not world.is_main:
+        return
+    extra = {rank_noise_key(rank): value for rank, value in enumerate(generators) if rank}
+    writer = state.checkpoint_writer
+    if writer is None or state.interrupted:
+        if writer is not None:
+            writer.wait()  # the earlier checkpoint first: files go down in order
         save_checkpoint(run_dir, state, extra_tensors=extra)
+        return
+    writer.submit(run_dir, checkpoint_contents(state, extra_tensors=extra))
 
 
 def epoch_row(state: TrainState, data: DataSplits, totals: StepTotals, seconds: float) -> dict:
@@ -286,7 +320,9 @@ def epoch_row(state: TrainState, data: DataSplits, totals: StepTotals, seconds: 
     totals = all_ranks_totals(state.world, totals)
     row = {"epoch": state.epoch + 1, "step": state.step, **totals.means()}
     if state.model.has_likelihood_bound and len(data.val) > 0:
+        started = time.perf_counter()
         row.update(validation_figures(state, data))
+        state.add_seconds("validation", time.perf_counter() - started)
     row["epoch_seconds"] = seconds
     row["train_samples_per_second"] = totals.examples / seconds if seconds > 0 else float("nan")
     row["skipped_steps"] = state.skipped_steps

@@ -43,6 +43,12 @@ class TrainState:
     fast_path: FusedMLPVAE | None = field(default=None, repr=False)
     ema: WeightAverage | None = field(default=None, repr=False)
     train_seconds: float = 0.0  # wall-clock seconds spent in fit(), across resumes
+    # this session's seconds by phase of fit(): steps, validation, checkpoints (with
+    # metrics.csv); where a run's wall time goes, for timings.json
+    phase_seconds: dict[str, float] = field(default_factory=dict, repr=False)
+    # fit()'s background checkpoint writer (a training.checkpoint.CheckpointWriter) while
+    # fit runs; None outside it: checkpoints are then written in the foreground
+    checkpoint_writer: Any = field(default=None, repr=False)
     # how steps run: the ranks training together, the module computing the loss (the model's
     # loss, DDP-wrapped and/or compiled; None: the model's batch_loss directly) and fp16's
     # gradient scaler
@@ -103,6 +109,10 @@ class TrainState:
         """Seconds spent training, this session and before; also kept in train_seconds."""
         self.train_seconds = time.perf_counter() - self._clock_origin
         return self.train_seconds
+
+    def add_seconds(self, phase: str, seconds: float) -> None:
+        """Count `seconds` of wall time towards `phase` in phase_seconds."""
+        self.phase_seconds[phase] = self.phase_seconds.get(phase, 0.0) + seconds
 
     @property
     def eval_model(self) -> LatentVariableModel:

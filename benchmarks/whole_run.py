@@ -1,0 +1,162 @@
+"""Whole-run speed: `vaekit train` end to end against the textbook script, each its own process.
+
+A user times the whole command, not the steps: start-up, data loading, validation,
+checkpoints and the end-of-run pictures count. Each round runs the textbook script
+(`python -m benchmarks.textbook_vae`: the canonical MLP VAE, DataLoader, torch.bernoulli,
+Adam, no evaluation) and `vaekit train` on the canonical model, one after the other, as
+separate processes; rounds are interleaved so that a neighbour's load falls on both. The
+figure is the median of the per-round ratios of wall times (textbook / vaekit). vaekit's
+wall time is broken down from the run's timings.json; the interpreter's start and the exit
+are what the parent's clock sees around it. --baseline SRC adds a row for another vaekit
+source tree (e.g. an older checkout's src/), to price the changes between the two.
+
+    python -m benchmarks.whole_run                     # 10 epochs, 3 rounds
+    python -m benchmarks.whole_run --epochs 1 --rounds 1   # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.machine_info import announce_run, write_results
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "benchmarks" / "whole_run.md"
+CANONICAL = ["--data", "fashion-mnist", "--binarize", "dynamic", "--latent-dim", "20",
+             "--hidden-dims", "400", "--batch-size", "128", "--lr", "1e-3"]  # fmt: skip
+PHASES = ("interpreter", "start-up", "data", "setup", "steps", "validation", "checkpoints",
+          "fit other", "pictures", "exit")  # fmt: skip
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run `command` to completion; (wall seconds, unix time just before the spawn)."""
+    spawned = time.time()
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True, text=True, cwd=ROOT)
+    return time.perf_counter() - started, spawned
+
+
+def run_textbook(args) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "benchmarks.textbook_vae", "--epochs", str(args.epochs),
+               "--threads", str(args.threads)]  # fmt: skip
+    wall, _ = timed(command, env)
+    return {"wall_seconds": wall}
+
+
+def run_vaekit(args, src: Path) -> dict:
+    """`vaekit train` from the sources in `src`, into a fresh run directory."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        command = [sys.executable, "-m", "vaekit.cli.main", "train", *CANONICAL,
+                   "--epochs", str(args.epochs), "--threads", str(args.threads), "--quiet",
+                   "--out", str(out)]  # fmt: skip
+        wall, spawned = timed(command, env)
+        row = {"wall_seconds": wall}
+        timings = out / "timings.json"
+        if timings.is_file():  # a tree without timings.json (an older one) gives no breakdown
+            row["phases"] = breakdown(json.loads(timings.read_text()), wall, spawned)
+    return row
+
+
+def breakdown(timings: dict, wall: float, spawned: float) -> dict[str, float]:
+    """Phase -> seconds, adding up to the wall time: timings.json's phases, the interpreter's
+    start before the command's entry, and the exit after timings.json was written."""
+    phases = {"interpreter": timings["command_started_unix"] - spawned, **timings["seconds"]}
+    phases["exit"] = wall - phases["interpreter"] - timings["total_seconds"]
+    return phases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another vaekit source tree (its src/) to time as well")  # fmt: skip
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    info = announce_run()
+    systems = {"textbook script": lambda: run_textbook(args)}
+    if args.baseline is not None:
+        systems["vaekit train (baseline)"] = lambda: run_vaekit(args, args.baseline.resolve())
+    systems["vaekit train"] = lambda: run_vaekit(args, ROOT / "src")
+    rounds = []
+    for index in range(args.rounds):
+        row = {}
+        for name, run in systems.items():
+            row[name] = run()
+            print(f"round {index + 1}: {name}: {row[name]['wall_seconds']:.2f} s", flush=True)
+        rounds.append(row)
+    write_report(args, info, list(systems), rounds)
+
+
+def write_report(args, info, systems: list[str], rounds: list[dict]) -> None:
+    walls = {name: [r[name]["wall_seconds"] for r in rounds] for name in systems}
+    ratios = {name: [t / w for t, w in zip(walls["textbook script"], walls[name])]
+              for name in systems}  # fmt: skip
+    baseline = "" if args.baseline is None else (
+        " `vaekit train (baseline)` is the same command run from another source tree "
+        "(`--baseline`), to price the changes since." )  # fmt: skip
+    lines = [
+        "# Whole-run speed: `vaekit train` against the textbook script",
+        "",
+        f"Canonical MLP VAE ([benchmark protocol](README.md)) on binarized Fashion-MNIST "
+        f"(55,000 training images, dynamic binarization), batch 128, Adam 1e-3, "
+        f"{args.epochs} epochs, {args.threads} threads. Each system is its own process, timed "
+        "from spawn to exit by the parent: the textbook script "
+        "(`python -m benchmarks.textbook_vae`: reads the IDX file, DataLoader, "
+        "torch.bernoulli, Adam, no evaluation, writes nothing) and `vaekit train` with the "
+        "canonical flags (validation every epoch, checkpoints, metrics.csv, the end-of-run "
+        f"pictures and report.md). {args.rounds} interleaved rounds; the ratio is the median "
+        f"of the per-round ratios (textbook / vaekit).{baseline} vaekit's cache of the "
+        "decoded IDX files is warm, as on any run after a user's first. The machine is shared: "
+        "other work may run beside a round. Written by `benchmarks/whole_run.py`; do not edit "
+        "by hand.",
+        "",
+        "| system | median wall time (s) | ratio to textbook (median of rounds) "
+        "| per-round ratios |",
+        "|---|---|---|---|",
+    ]
+    for name in systems:
+        per_round = ", ".join(f"{r:.2f}x" for r in ratios[name])
+        lines.append(f"| {name} | {statistics.median(walls[name]):.2f} | "
+                     f"{statistics.median(ratios[name]):.2f}x | {per_round} |")  # fmt: skip
+    lines += phase_table(systems, rounds)
+    payload = {"epochs": args.epochs, "threads": args.threads, "rounds": rounds,
+               "median_ratio": {n: statistics.median(ratios[n]) for n in systems}}  # fmt: skip
+    write_results(args.out, lines, info, payload)
+
+
+def phase_table(systems: list[str], rounds: list[dict]) -> list[str]:
+    """Where vaekit's wall time goes: median seconds of each phase over the rounds."""
+    lines = []
+    for name in systems:
+        rows = [r[name]["phases"] for r in rounds if "phases" in r[name]]
+        if not rows:
+            continue
+        lines += ["", f"Where the wall time of `{name}` goes (median over rounds, seconds; "
+                  "interpreter: spawn to the command's entry; start-up: importing torch and "
+                  "the command; steps: the training steps; checkpoints: checkpoint and "
+                  "metrics.csv writes; fit other: the rest of fit(), mostly the optimizer's "
+                  "construction, which imports torch._dynamo (torch.optim does so for the "
+                  "textbook script too); exit: after timings.json to the process's end):", "",
+                  "| phase | seconds | share of wall time |", "|---|---|---|"]  # fmt: skip
+        wall = statistics.median(r[name]["wall_seconds"] for r in rounds)
+        for phase in PHASES:
+            seconds = statistics.median(row.get(phase, 0.0) for row in rows)
+            lines.append(f"| {phase} | {seconds:.2f} | {100 * seconds / wall:.0f}% |")
+    return lines
+
+
+if __name__ == "__main__":
+    main()
