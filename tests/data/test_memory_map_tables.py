@@ -164,3 +164,16 @@ def test_statistics_passes_hand_pages_back(files, monkeypatch):
     path = (files / "table.npy").resolve()
     load_data(DataConfig(source=str(path), memory_map=True))
     assert _resident_bytes(path) < path.stat().st_size / 4
+
+
+@pytest.mark.parametrize("memory_map", [True, False])
+def test_uint8_images_of_only_0_and_1_get_a_warning(tmp_path, caplog, memory_map):
+    rng = np.random.default_rng(3)
+    np.save(tmp_path / "bits.npy", rng.integers(0, 2, (300, 1, 8, 8), dtype=np.uint8))
+    np.save(tmp_path / "grey.npy", rng.integers(0, 256, (300, 1, 8, 8), dtype=np.uint8))
+    with caplog.at_level("WARNING", logger="vaekit.data.convert"):
+        load_data(DataConfig(source=str(tmp_path / "grey.npy"), memory_map=memory_map))
+        assert "hold only 0 and 1" not in caplog.text
+        data = load_data(DataConfig(source=str(tmp_path / "bits.npy"), memory_map=memory_map))
+    assert "first 300 rows hold only 0 and 1" in caplog.text and "save them as bool" in caplog.text
+    assert float(data.train.x[:50].max()) == pytest.approx(1 / 255)  # read as grey, as warned

@@ -113,11 +113,29 @@ def _image_scaling(
     return None, "values as stored in [0,1]"
 
 
+# uint8 images whose first rows hold only 0 and 1 were most likely meant as binary images
+BITS_AS_BYTES_ROWS = 1000
+
+
+def _warn_if_bits_as_bytes(x: np.ndarray, source: str) -> None:
+    """Warn when uint8 images (N, C, H, W) hold only 0 and 1 in their first
+    BITS_AS_BYTES_ROWS rows (a bounded read, also for a memory-mapped file): they are read
+    as grey levels 0 and 1/255, almost black, not as binary images."""
+    if x.dtype == np.uint8 and int(x[:BITS_AS_BYTES_ROWS].max()) <= 1:
+        logger.warning(
+            "%s: uint8 images whose first %d rows hold only 0 and 1 are read as the grey "
+            "levels 0 and 1/255; for binary images save them as bool (or multiply by 255)",
+            source,
+            min(len(x), BITS_AS_BYTES_ROWS),
+        )
+
+
 def _scale_images(
     x: np.ndarray, source: str, value_range: tuple[float, float] | None
 ) -> tuple[np.ndarray, int | None, str]:
     """Images to float32 in [0, 1]; returns (x, levels, scaling sentence)."""
     levels, scaling = _image_scaling(x.dtype, value_range, source)
+    _warn_if_bits_as_bytes(x, source)
     if x.dtype == np.uint8:
         return x.astype(np.float32) / np.float32(255), levels, scaling
     return x.astype(np.float32), levels, scaling
@@ -262,6 +280,7 @@ def stored_examples(
     if x.ndim == 2:
         return StoredExamples(x, labels, "table", "table", None, TABLE_SCALING)
     levels, scaling = _image_scaling(x.dtype, value_range, source)
+    _warn_if_bits_as_bytes(x, source)
     decoding = {np.dtype(np.uint8): "pixels", np.dtype(np.bool_): "bool"}.get(x.dtype, "float")
     return StoredExamples(_to_nchw(x, source), labels, "image", decoding, levels, scaling)
 
