@@ -117,11 +117,20 @@ def _image_scaling(
 BITS_AS_BYTES_ROWS = 1000
 
 
-def _warn_if_bits_as_bytes(x: np.ndarray, source: str) -> None:
+def _warn_if_bits_as_bytes(
+    x: np.ndarray, source: str, on_read: Callable[[int], None] | None = None
+) -> None:
     """Warn when uint8 images (N, C, H, W) hold only 0 and 1 in their first
-    BITS_AS_BYTES_ROWS rows (a bounded read, also for a memory-mapped file): they are read
-    as grey levels 0 and 1/255, almost black, not as binary images."""
-    if x.dtype == np.uint8 and int(x[:BITS_AS_BYTES_ROWS].max()) <= 1:
+    BITS_AS_BYTES_ROWS rows (a bounded read, also for a memory-mapped file; on_read as for
+    check_finite): they are read as grey levels 0 and 1/255, almost black, not as binary
+    images."""
+    if x.dtype != np.uint8:
+        return
+    first = x[:BITS_AS_BYTES_ROWS]
+    largest = int(first.max())
+    if on_read is not None:
+        on_read(first.nbytes)
+    if largest <= 1:
         logger.warning(
             "%s: uint8 images whose first %d rows hold only 0 and 1 are read as the grey "
             "levels 0 and 1/255; for binary images save them as bool (or multiply by 255)",
@@ -280,7 +289,7 @@ def stored_examples(
     if x.ndim == 2:
         return StoredExamples(x, labels, "table", "table", None, TABLE_SCALING)
     levels, scaling = _image_scaling(x.dtype, value_range, source)
-    _warn_if_bits_as_bytes(x, source)
+    _warn_if_bits_as_bytes(x, source, on_read)
     decoding = {np.dtype(np.uint8): "pixels", np.dtype(np.bool_): "bool"}.get(x.dtype, "float")
     return StoredExamples(_to_nchw(x, source), labels, "image", decoding, levels, scaling)
 
