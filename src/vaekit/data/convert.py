@@ -57,7 +57,8 @@ def check_finite(
         if bad.any():
             bad_count += int(bad.sum())
             if first is None:
-                first = (start + int(np.argwhere(bad)[0][0]), *np.argwhere(bad)[0][1:].tolist())
+                where = np.argwhere(bad)[0]
+                first = (start + int(where[0]), *where[1:].tolist())
         else:
             low, high = min(low, float(block.min())), max(high, float(block.max()))
         if on_read is not None:
@@ -185,7 +186,7 @@ def _guess_layout(
     return x
 
 
-def _holds_byte_pixels(x: np.ndarray, value_range: tuple[float, float] | None) -> bool:
+def _holds_byte_pixels(value_range: tuple[float, float] | None) -> bool:
     """Floats spanning value_range whose values may be integers 0..255 above 1 (pixels written
     to a CSV): only then can _integral_floats_as_bytes change them."""
     return value_range is not None and value_range[1] > 1.0 and value_range[0] >= 0.0
@@ -194,7 +195,7 @@ def _holds_byte_pixels(x: np.ndarray, value_range: tuple[float, float] | None) -
 def _integral_floats_as_bytes(x: np.ndarray, value_range: tuple[float, float] | None) -> np.ndarray:
     """Floats holding only integers 0..255 with some above 1 (pixels written to a CSV) -> uint8;
     anything else unchanged."""
-    if not _holds_byte_pixels(x, value_range):
+    if not _holds_byte_pixels(value_range):
         return x
     if value_range[1] > 255.0 or not bool(np.all(x == np.round(x))):
         return x
@@ -281,7 +282,7 @@ def stored_examples(
         as_stored = _to_nchw(x, source) if x.ndim >= 3 else x
         if not as_stored.flags.c_contiguous:
             return None
-        if len(input_shape) > 1 and _holds_byte_pixels(x, value_range):
+        if len(input_shape) > 1 and _holds_byte_pixels(value_range):
             return None
         x = _apply_input_shape(x, input_shape, source)
     elif x.ndim == 2:
