@@ -145,7 +145,7 @@ TRAIN_FLAGS = ("epochs", "batch_size", "lr", "beta", "kl_warmup_epochs", "grad_c
                "objective", "iw_train_samples", "free_bits", "lr_schedule", "lr_warmup_steps",
                "lr_final_factor", "ema_decay", "early_stopping_patience",
                "time_budget_seconds", "checkpoint_every", "weight_decay",
-               "precision")  # fmt: skip
+               "data_init", "precision")  # fmt: skip
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -253,6 +253,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         type=nonnegative_float(),
         default=None,
         help="AdamW's decoupled weight decay (default 0: plain Adam)",
+    )
+    parser.add_argument(
+        "--data-init",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="start the decoder's output bias at the training data's mean (MLP decoders)",
     )
     parser.add_argument(
         "--time-budget",

@@ -34,9 +34,20 @@ class LikelihoodHead(nn.Module):
     ) -> Distribution:
         raise NotImplementedError
 
+    def features_for_mean(self, mean: torch.Tensor) -> torch.Tensor | None:
+        """Decoder outputs (params_per_dim * C, ...) whose distribution has mean `mean`
+        (C, ...), or None when the head has no such inverse. Data-dependent initialisation
+        starts the decoder's output bias there, so the first steps do not spend themselves
+        learning the average example."""
+        return None
+
 
 class BernoulliHead(LikelihoodHead):
     """Features are the logits of independent Bernoullis, one per data dimension."""
+
+    def features_for_mean(self, mean: torch.Tensor) -> torch.Tensor:
+        # a pixel that is never on in the data would otherwise get logit -inf
+        return torch.logit(mean.clamp(1e-3, 1 - 1e-3))
 
     def forward(
         self, features: torch.Tensor, *, generator: torch.Generator | None = None
@@ -87,3 +98,6 @@ class GaussianHead(LikelihoodHead):
         # a smooth floor: the gradient never vanishes entirely, unlike a clamp's
         log_var = MIN_LOG_VAR + F.softplus(self.log_var - MIN_LOG_VAR)
         return DiagonalGaussian(features, log_var, event_ndim=len(self.event_shape))
+
+    def features_for_mean(self, mean: torch.Tensor) -> torch.Tensor:
+        return mean.clone()

@@ -102,6 +102,11 @@ class MLPToShape(nn.Module):
         self.mlp = MLP(in_features, hidden_dims, num_out, activation)
         self.skip = _linear_skip(in_features, num_out, linear_skip)
 
+    @property
+    def output_bias(self) -> nn.Parameter:
+        """The last layer's bias, (prod(out_shape),): the output for an all-zero hidden state."""
+        return self.mlp.layers[-1].bias
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         out = self.mlp(z)
         if self.skip is not None:

@@ -38,6 +38,8 @@ class TrainConfig:
     early_stopping_patience stops after that many epochs without a better validation ELBO.
     time_budget_seconds ends training once that much wall-clock time has passed (the epoch
     in progress is cut short and validated), whatever `epochs` says.
+    data_init starts the decoder's output bias at the training data's mean (its first
+    10,000 examples; vaekit.models.data_init), where the model's decoder allows it.
     weight_decay > 0 trains with AdamW's decoupled weight decay at that rate (0: plain Adam).
     precision "bf16" or "fp16" runs the networks under torch.autocast in that format (fp16
     with a gradient scaler); densities, KLs and the loss stay in fp32. batch_size is the
@@ -73,6 +75,7 @@ class TrainConfig:
     early_stopping_patience: int | None = None
     time_budget_seconds: float | None = None
     weight_decay: float = 0.0
+    data_init: bool = False
     precision: str = "fp32"
 
     @property
