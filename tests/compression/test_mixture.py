@@ -3,6 +3,7 @@ distribution, the binary tree against the rows, exact round trips, and files tha
 depend on threads or pass sizes."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,10 +17,11 @@ from vaekit.compression.coding_models import (
     mixture_level_probabilities,
     mixture_offsets,
 )
-from vaekit.compression.level_tree import decode_levels, encode_levels, mixture_cdf
+from vaekit.compression.container import TREE_VERSION, unpack
+from vaekit.compression.level_tree import decode_levels, encode_levels, logistic_cdf, mixture_cdf
 from vaekit.compression.lossy import _mode as lossy_mode
 from vaekit.likelihoods.logistic_mixture import DiscretizedLogisticMixture
-from vaekit.models import VAE, VAEConfig
+from vaekit.models import VAE, VAEConfig, load_model
 
 MIXTURE = "discretized_logistic_mixture"
 
@@ -143,3 +145,37 @@ def test_the_tree_codes_each_level_with_the_mixture_probability():
     information = -np.log2(expected).sum()
     assert information - 1 < coder.num_bits() < information + 64
     assert np.array_equal(decode_levels(coder, 160, mixture_cdf(params)), levels)
+
+
+def test_the_tree_codes_the_single_logistic_at_its_row_probabilities():
+    rng = np.random.default_rng(6)
+    params = np.stack([rng.uniform(-0.1, 1.1, (3, 50)), rng.normal(-2.0, 0.5, (3, 50))], axis=1)
+    cdf = logistic_cdf(params)
+    levels = rng.integers(0, 256, 150).astype(np.int32)
+    rows = LEVEL_ROWS["discretized_logistic"](params)(slice(None))
+    expected = rows[np.arange(150), levels]
+    assert cdf(levels + 1) - cdf(levels) == pytest.approx(expected, abs=1e-9)
+    coder = AnsCoder()
+    encode_levels(coder, levels, cdf)
+    information = -np.log2(expected).sum()
+    assert information - 1 < coder.num_bits() < information + 64
+    assert np.array_equal(decode_levels(coder, 150, logistic_cdf(params)), levels)
+
+
+LEVELS_V1 = Path(__file__).parent / "data" / "format_v1_levels"
+
+
+@pytest.mark.parametrize("name", ["logistic", "mixture"])
+def test_files_with_levels_in_rows_still_decode_and_new_ones_are_version_3(name):
+    # written (make_golden.py) by vaekit before 8-bit levels went down the tree: format
+    # version 1, one 256-entry row per pixel
+    model = load_model(LEVELS_V1 / f"model_{name}")
+    images = np.load(LEVELS_V1 / "images.npy")
+    old = (LEVELS_V1 / f"lossless_{name}.vkz").read_bytes()
+    assert unpack(old)[0].version == 1
+    assert np.array_equal(decompress(model, old), images)
+    new = compress(model, images)
+    assert unpack(new)[0].version == TREE_VERSION and new != old
+    assert np.array_equal(decompress(model, new), images)
+    # lossy files code no levels: still version 1
+    assert unpack(compress(model, images, lossy=True))[0].version == 1

@@ -15,7 +15,12 @@ from vaekit.cli.argtypes import THREADS, int_in, positive_int
 from vaekit.cli.progress import show_bar
 from vaekit.cli.runtime import check_output, open_model
 from vaekit.compression import compress
-from vaekit.compression.codec import DEFAULT_BATCH_SIZE, DEFAULT_PRECISION, MAX_PRECISION
+from vaekit.compression.codec import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_PRECISION,
+    EIGHT_BIT_PRECISION,
+    MAX_PRECISION,
+)
 from vaekit.compression.lossy import MAX_LATENT_BITS
 from vaekit.compression.symbols import example_count
 from vaekit.data import DataConfig
@@ -41,8 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision",
         type=int_in(1, MAX_PRECISION),
-        default=DEFAULT_PRECISION,
-        help=f"lossless: latent buckets are 2**precision (default: {DEFAULT_PRECISION})",
+        default=None,
+        help=f"lossless: latent buckets are 2**precision (default: {EIGHT_BIT_PRECISION} for "
+        f"8-bit models, {DEFAULT_PRECISION} for the rest)",
     )
     parser.add_argument("--batch-size", type=positive_int(), default=DEFAULT_BATCH_SIZE)
     parser.add_argument(

@@ -69,27 +69,37 @@ def decode_uniform(coder: AnsCoder, count: int, bits: int) -> np.ndarray:
 
 
 def encode_pixels(
-    coder: AnsCoder, likelihood: str, symbols: np.ndarray, params: np.ndarray
+    coder: AnsCoder,
+    likelihood: str,
+    symbols: np.ndarray,
+    params: np.ndarray,
+    *,
+    levels_by_tree: bool = True,
 ) -> None:
-    """Push data symbols (B, D) under p(x|z); params (B, P, D) are the decoder outputs."""
+    """Push data symbols (B, D) under p(x|z); params (B, P, D) are the decoder outputs.
+
+    levels_by_tree: 8-bit levels of a TREE_CODED likelihood go as 8 binary decisions
+    (level_tree.py, format version 3), else as one 256-entry row each (versions 1 and 2)."""
     flat = symbols.astype(np.int32).ravel()
     if likelihood == "bernoulli":
         probs = bernoulli_probabilities(params[:, 0].ravel())
         coder.encode_reverse(flat, _MODELS.Bernoulli(perfect=False), probs)
         return
-    if likelihood in TREE_CODED:
+    if levels_by_tree and likelihood in TREE_CODED:
         encode_levels(coder, flat, TREE_CODED[likelihood](params))
         return
     encode_categorical(coder, flat, LEVEL_ROWS[likelihood](params), NUM_LEVELS)
 
 
-def decode_pixels(coder: AnsCoder, likelihood: str, params: np.ndarray) -> np.ndarray:
-    """Pop data symbols (B, D) pushed by encode_pixels with the same params."""
+def decode_pixels(
+    coder: AnsCoder, likelihood: str, params: np.ndarray, *, levels_by_tree: bool = True
+) -> np.ndarray:
+    """Pop data symbols (B, D) pushed by encode_pixels with the same params and scheme."""
     batch, num_dims = params.shape[0], params.shape[2]
     if likelihood == "bernoulli":
         probs = bernoulli_probabilities(params[:, 0].ravel())
         flat = coder.decode(_MODELS.Bernoulli(perfect=False), probs)
-    elif likelihood in TREE_CODED:
+    elif levels_by_tree and likelihood in TREE_CODED:
         flat = decode_levels(coder, batch * num_dims, TREE_CODED[likelihood](params))
     else:
         rows = LEVEL_ROWS[likelihood](params)

@@ -73,7 +73,8 @@ def compress_symbols(
         x = symbols[start:stop]
         mean, log_var = networks.posterior(x)
         buckets = decode_posterior(coder, mean, log_var, precision)  # (B, L), bits back
-        encode_pixels(coder, networks.likelihood, x, networks.likelihood_params(centres[buckets]))
+        params = networks.likelihood_params(centres[buckets])
+        encode_pixels(coder, networks.likelihood, x, params, levels_by_tree=networks.levels_by_tree)
         encode_uniform(coder, buckets, precision)
         if progress is not None:
             progress(stop - start)
@@ -98,7 +99,10 @@ def decompress_symbols(
     for start, stop in reversed(chunk_bounds(num_examples, batch_size)):
         count = (stop - start) * networks.latent_dim
         buckets = decode_uniform(coder, count, precision).reshape(stop - start, -1)
-        x = decode_pixels(coder, networks.likelihood, networks.likelihood_params(centres[buckets]))
+        params = networks.likelihood_params(centres[buckets])
+        x = decode_pixels(
+            coder, networks.likelihood, params, levels_by_tree=networks.levels_by_tree
+        )
         mean, log_var = networks.posterior(x)
         encode_posterior(coder, buckets, mean, log_var, precision)
         out[start:stop] = x

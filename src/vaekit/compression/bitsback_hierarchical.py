@@ -105,7 +105,8 @@ def compress_hierarchical(
         state, steps = _top_down(
             networks, stop - start, precision, _posterior_popper(networks, coder, x, precision)
         )
-        encode_pixels(coder, networks.likelihood, x, networks.likelihood_params(state))
+        params = networks.likelihood_params(state)
+        encode_pixels(coder, networks.likelihood, x, params, levels_by_tree=networks.levels_by_tree)
         encode_uniform(coder, np.concatenate([b for _, _, b in steps], axis=1), precision)
         if progress is not None:
             progress(stop - start)
@@ -131,7 +132,10 @@ def decompress_hierarchical(
         count = (stop - start) * networks.latent_dim
         buckets = decode_uniform(coder, count, precision).reshape(stop - start, -1)
         state, steps = _top_down(networks, stop - start, precision, _given(buckets, dim))
-        x = decode_pixels(coder, networks.likelihood, networks.likelihood_params(state))
+        params = networks.likelihood_params(state)
+        x = decode_pixels(
+            coder, networks.likelihood, params, levels_by_tree=networks.levels_by_tree
+        )
         features = networks.features(x)
         for index in reversed(range(networks.num_layers)):
             layer_state, prior, layer_buckets = steps[index]

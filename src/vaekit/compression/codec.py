@@ -14,6 +14,7 @@ from vaekit.compression.bitsback_hierarchical import (
 )
 from vaekit.compression.container import Header, pack, unpack
 from vaekit.compression.hierarchy import HierarchicalCodingNetworks
+from vaekit.compression.level_tree import TREE_CODED
 from vaekit.compression.lossy import MAX_LATENT_BITS, compress_lossy, decompress_lossy
 from vaekit.compression.networks import CodingNetworks
 from vaekit.compression.symbols import example_count, restore, to_symbols
@@ -21,6 +22,10 @@ from vaekit.errors import ConfigError, DataError
 from vaekit.models import HierarchicalVAE, LatentVariableModel
 
 DEFAULT_PRECISION = 8  # latent buckets per dimension: 2**8 (see docs/compression.md)
+# 8-bit models have posteriors as narrow as ~0.02, where 2**8 buckets are too coarse: the
+# 8-bit preset's model coded the test set at 3.4907 bits/dim with 8, 3.4610 with 10
+# (docs/benchmarks/eightbit.md)
+EIGHT_BIT_PRECISION = 10
 DEFAULT_BATCH_SIZE = 256
 MAX_PRECISION = 16
 # the bits-back coders, by the header's mode: (exact networks, compress, decompress)
@@ -46,18 +51,21 @@ def compress(
     *,
     lossy: bool = False,
     latent_bits: int = 8,
-    precision: int = DEFAULT_PRECISION,
+    precision: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     rows_per_pass: int | None = None,
     progress: ProgressFn | None = None,
 ) -> bytes:
     """Code `array` (any shape holding whole examples of the model's input shape) as .vkz bytes.
 
-    Lossless: bits-back ANS with 2**precision latent buckets; decompress returns the array
+    Lossless: bits-back ANS with 2**precision latent buckets (None: default_precision);
+    decompress returns the array
     bit for bit. Lossy: latent means in 2**latent_bits buckets, latent_dim * latent_bits bits
     per example. rows_per_pass splits network passes (the output does not depend on it).
     Raises DataError when the values are not what the model codes.
     """
+    if precision is None:
+        precision = default_precision(model)
     bits = latent_bits if lossy else precision
     limit = MAX_LATENT_BITS if lossy else MAX_PRECISION
     if not 1 <= bits <= limit:
@@ -91,6 +99,7 @@ def compress(
         model_sha256=model_fingerprint(model),
         dtype=np.asarray(array).dtype.str,
         shape=tuple(int(s) for s in np.asarray(array).shape),
+        levels_by_tree=not lossy and networks.likelihood in TREE_CODED,
     )
     return pack(header, payload)
 
@@ -122,6 +131,7 @@ def decompress(
     else:
         networks_class, _, decompress_with = LOSSLESS_CODERS[header.mode]
         networks = networks_class(model, rows_per_pass=rows_per_pass)
+        networks.levels_by_tree = header.levels_by_tree
     dtype = _checked_dtype(header.dtype)
     count = example_count(header.shape, networks.input_shape)
     if decompress_with is None:
@@ -147,6 +157,12 @@ def decompress(
             progress=progress,
         )
     return restore(symbols, networks.levels, dtype, header.shape)
+
+
+def default_precision(model: LatentVariableModel) -> int:
+    """Latent bucket bits when none are given: EIGHT_BIT_PRECISION for models of 8-bit
+    levels, DEFAULT_PRECISION for the rest."""
+    return EIGHT_BIT_PRECISION if model.config.likelihood in TREE_CODED else DEFAULT_PRECISION
 
 
 def lossless_mode(model: LatentVariableModel) -> str:

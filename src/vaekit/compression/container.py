@@ -3,8 +3,10 @@
 Layout (little-endian):
     magic      8 bytes   b"\\x89VKZ\\r\\n\\x1a\\n" (a PNG-style signature: catches text-mode
                          transfers and files that are not vaekit's)
-    version    u16       1, or 2 for mode 2 (MODE_VERSIONS: a file has the lowest version
-                         that describes it, so version-1 readers still read single-layer files)
+    version    u16       the lowest version that describes the file, so older readers
+                         still read what they can: 1; 2 for mode 2 (MODE_VERSIONS); 3 when
+                         8-bit levels are coded down a binary tree (TREE_VERSION; versions 1
+                         and 2 code them as 256-entry rows)
     mode       u8        0 lossless (bits-back), 1 lossy (quantized latent means),
                          2 hierarchical (bits-back over the layers of an hvae)
     precision  u8        latent bucket bits (lossless) or --latent-bits (lossy)
@@ -28,9 +30,10 @@ import numpy as np
 from vaekit.errors import DataError
 
 MAGIC = b"\x89VKZ\r\n\x1a\n"
-FORMAT_VERSION = 2  # the newest version this module reads and writes
+FORMAT_VERSION = 3  # the newest version this module reads and writes
 MODES = ("lossless", "lossy", "hierarchical")
 MODE_VERSIONS = {"lossless": 1, "lossy": 1, "hierarchical": 2}  # the version each is written as
+TREE_VERSION = 3  # the first version whose 8-bit levels go down the tree (level_tree.py)
 _FIXED = struct.Struct("<8sHBBII32s")
 _DIGEST_BYTES = 32
 MAX_NDIM = 32
@@ -47,6 +50,12 @@ class Header:
     model_sha256: str  # hex
     dtype: str
     shape: tuple[int, ...]
+    levels_by_tree: bool = False  # 8-bit levels coded down the tree (version 3 and later)
+
+    @property
+    def version(self) -> int:
+        """The format version the file is written as: the lowest that describes it."""
+        return max(MODE_VERSIONS[self.mode], TREE_VERSION if self.levels_by_tree else 1)
 
 
 def pack(header: Header, payload: np.ndarray) -> bytes:
@@ -55,7 +64,7 @@ def pack(header: Header, payload: np.ndarray) -> bytes:
     parts = [
         _FIXED.pack(
             MAGIC,
-            MODE_VERSIONS[header.mode],
+            header.version,
             MODES.index(header.mode),
             header.precision,
             header.batch_size,
@@ -98,7 +107,8 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
         raise DataError("corrupt file: header fields out of range")
     if MODE_VERSIONS[MODES[mode]] > version:
         raise DataError(f"corrupt file: mode {MODES[mode]} in a version {version} file")
-    header = Header(MODES[mode], precision, batch, kept, model.hex(), dtype, tuple(shape))
+    header = Header(MODES[mode], precision, batch, kept, model.hex(), dtype, tuple(shape),
+                    levels_by_tree=version >= TREE_VERSION)  # fmt: skip
     return header, payload
 
 

@@ -72,6 +72,9 @@ class CodingNetworks:
         check_codable(model)
         config = model.config
         self.likelihood = config.likelihood
+        # how 8-bit levels go on the stack: down the binary tree (format version 3) or as
+        # 256-entry rows (versions 1 and 2); decompress sets it from the file's version
+        self.levels_by_tree = True
         self.levels = SYMBOL_LEVELS[config.likelihood]
         self.input_shape = tuple(config.input_shape)
         self.num_dims = math.prod(self.input_shape)
