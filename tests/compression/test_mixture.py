@@ -16,9 +16,16 @@ from vaekit.compression.coding_models import (
     logistic_level_probabilities,
     mixture_level_probabilities,
     mixture_offsets,
+    posterior_bucket_probabilities,
 )
 from vaekit.compression.container import TREE_VERSION, unpack
-from vaekit.compression.level_tree import decode_levels, encode_levels, logistic_cdf, mixture_cdf
+from vaekit.compression.level_tree import (
+    BucketCdf,
+    decode_levels,
+    encode_levels,
+    logistic_cdf,
+    mixture_cdf,
+)
 from vaekit.compression.lossy import _mode as lossy_mode
 from vaekit.likelihoods.logistic_mixture import DiscretizedLogisticMixture
 from vaekit.models import VAE, VAEConfig, load_model
@@ -179,3 +186,17 @@ def test_files_with_levels_in_rows_still_decode_and_new_ones_are_version_3(name)
     assert np.array_equal(decompress(model, new), images)
     # lossy files code no levels: still version 1
     assert unpack(compress(model, images, lossy=True))[0].version == 1
+
+
+def test_latent_buckets_down_the_tree_cost_their_posterior_mass():
+    rng = np.random.default_rng(7)
+    mean, log_var = rng.normal(0, 1, 300), rng.uniform(-6, 0, 300)
+    cdf = BucketCdf(mean, log_var, 10)
+    rows = posterior_bucket_probabilities(mean, log_var, 10)
+    buckets = np.array([rng.choice(1024, p=row / row.sum()) for row in rows], dtype=np.int32)
+    assert cdf(buckets + 1) - cdf(buckets) == pytest.approx(rows[np.arange(300), buckets], abs=1e-9)
+    coder = AnsCoder()
+    encode_levels(coder, buckets, cdf, num_bits=10)
+    information = -np.log2(rows[np.arange(300), buckets]).sum()
+    assert information - 1 < coder.num_bits() < information + 64
+    assert np.array_equal(decode_levels(coder, 300, BucketCdf(mean, log_var, 10), 10), buckets)

@@ -20,7 +20,7 @@ from vaekit.compression.coding_models import (
     bernoulli_probabilities,
     posterior_bucket_probabilities,
 )
-from vaekit.compression.level_tree import TREE_CODED, decode_levels, encode_levels
+from vaekit.compression.level_tree import TREE_CODED, BucketCdf, decode_levels, encode_levels
 from vaekit.errors import DataError
 
 AnsCoder = constriction.stream.stack.AnsCoder
@@ -74,32 +74,32 @@ def encode_pixels(
     symbols: np.ndarray,
     params: np.ndarray,
     *,
-    levels_by_tree: bool = True,
+    tree_coded: bool = True,
 ) -> None:
     """Push data symbols (B, D) under p(x|z); params (B, P, D) are the decoder outputs.
 
-    levels_by_tree: 8-bit levels of a TREE_CODED likelihood go as 8 binary decisions
+    tree_coded: 8-bit levels of a TREE_CODED likelihood go as 8 binary decisions
     (level_tree.py, format version 3), else as one 256-entry row each (versions 1 and 2)."""
     flat = symbols.astype(np.int32).ravel()
     if likelihood == "bernoulli":
         probs = bernoulli_probabilities(params[:, 0].ravel())
         coder.encode_reverse(flat, _MODELS.Bernoulli(perfect=False), probs)
         return
-    if levels_by_tree and likelihood in TREE_CODED:
+    if tree_coded and likelihood in TREE_CODED:
         encode_levels(coder, flat, TREE_CODED[likelihood](params))
         return
     encode_categorical(coder, flat, LEVEL_ROWS[likelihood](params), NUM_LEVELS)
 
 
 def decode_pixels(
-    coder: AnsCoder, likelihood: str, params: np.ndarray, *, levels_by_tree: bool = True
+    coder: AnsCoder, likelihood: str, params: np.ndarray, *, tree_coded: bool = True
 ) -> np.ndarray:
     """Pop data symbols (B, D) pushed by encode_pixels with the same params and scheme."""
     batch, num_dims = params.shape[0], params.shape[2]
     if likelihood == "bernoulli":
         probs = bernoulli_probabilities(params[:, 0].ravel())
         flat = coder.decode(_MODELS.Bernoulli(perfect=False), probs)
-    elif levels_by_tree and likelihood in TREE_CODED:
+    elif tree_coded and likelihood in TREE_CODED:
         flat = decode_levels(coder, batch * num_dims, TREE_CODED[likelihood](params))
     else:
         rows = LEVEL_ROWS[likelihood](params)
@@ -115,16 +115,35 @@ def _posterior_rows(mean: np.ndarray, log_var: np.ndarray, precision: int) -> Ro
 
 
 def encode_posterior(
-    coder: AnsCoder, buckets: np.ndarray, mean: np.ndarray, log_var: np.ndarray, precision: int
+    coder: AnsCoder,
+    buckets: np.ndarray,
+    mean: np.ndarray,
+    log_var: np.ndarray,
+    precision: int,
+    *,
+    tree_coded: bool = False,
 ) -> None:
-    """Push latent buckets (B, L) under the discretized posterior q(z|x)."""
+    """Push latent buckets (B, L) under the discretized posterior q(z|x): down the tree
+    (format version 3) or one 2**precision row per latent."""
+    if tree_coded:
+        cdf = BucketCdf(mean.ravel(), log_var.ravel(), precision)
+        encode_levels(coder, buckets.astype(np.int32).ravel(), cdf, num_bits=precision)
+        return
     rows = _posterior_rows(mean, log_var, precision)
     encode_categorical(coder, buckets.astype(np.int32).ravel(), rows, 2**precision)
 
 
 def decode_posterior(
-    coder: AnsCoder, mean: np.ndarray, log_var: np.ndarray, precision: int
+    coder: AnsCoder,
+    mean: np.ndarray,
+    log_var: np.ndarray,
+    precision: int,
+    *,
+    tree_coded: bool = False,
 ) -> np.ndarray:
     """Pop latent buckets (B, L) from q(z|x): the bits-back step ("sample" from the stack)."""
+    if tree_coded:
+        cdf = BucketCdf(mean.ravel(), log_var.ravel(), precision)
+        return decode_levels(coder, mean.size, cdf, num_bits=precision).reshape(mean.shape)
     rows = _posterior_rows(mean, log_var, precision)
     return decode_categorical(coder, mean.size, rows, 2**precision).reshape(mean.shape)

@@ -72,9 +72,10 @@ def compress_symbols(
     for start, stop in chunk_bounds(symbols.shape[0], batch_size):
         x = symbols[start:stop]
         mean, log_var = networks.posterior(x)
-        buckets = decode_posterior(coder, mean, log_var, precision)  # (B, L), bits back
+        # (B, L), bits back
+        buckets = decode_posterior(coder, mean, log_var, precision, tree_coded=networks.tree_coded)
         params = networks.likelihood_params(centres[buckets])
-        encode_pixels(coder, networks.likelihood, x, params, levels_by_tree=networks.levels_by_tree)
+        encode_pixels(coder, networks.likelihood, x, params, tree_coded=networks.tree_coded)
         encode_uniform(coder, buckets, precision)
         if progress is not None:
             progress(stop - start)
@@ -100,11 +101,9 @@ def decompress_symbols(
         count = (stop - start) * networks.latent_dim
         buckets = decode_uniform(coder, count, precision).reshape(stop - start, -1)
         params = networks.likelihood_params(centres[buckets])
-        x = decode_pixels(
-            coder, networks.likelihood, params, levels_by_tree=networks.levels_by_tree
-        )
+        x = decode_pixels(coder, networks.likelihood, params, tree_coded=networks.tree_coded)
         mean, log_var = networks.posterior(x)
-        encode_posterior(coder, buckets, mean, log_var, precision)
+        encode_posterior(coder, buckets, mean, log_var, precision, tree_coded=networks.tree_coded)
         out[start:stop] = x
         if progress is not None:
             progress(stop - start)

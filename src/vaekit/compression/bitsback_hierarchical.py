@@ -80,7 +80,7 @@ def _posterior_popper(
 
     def pop(index: int, state: np.ndarray, prior: LayerPrior) -> np.ndarray:
         mean, log_var = networks.posterior_at(index, state, features[index], prior)
-        return decode_posterior(coder, mean, log_var, precision)
+        return decode_posterior(coder, mean, log_var, precision, tree_coded=networks.tree_coded)
 
     return pop
 
@@ -106,7 +106,7 @@ def compress_hierarchical(
             networks, stop - start, precision, _posterior_popper(networks, coder, x, precision)
         )
         params = networks.likelihood_params(state)
-        encode_pixels(coder, networks.likelihood, x, params, levels_by_tree=networks.levels_by_tree)
+        encode_pixels(coder, networks.likelihood, x, params, tree_coded=networks.tree_coded)
         encode_uniform(coder, np.concatenate([b for _, _, b in steps], axis=1), precision)
         if progress is not None:
             progress(stop - start)
@@ -133,14 +133,14 @@ def decompress_hierarchical(
         buckets = decode_uniform(coder, count, precision).reshape(stop - start, -1)
         state, steps = _top_down(networks, stop - start, precision, _given(buckets, dim))
         params = networks.likelihood_params(state)
-        x = decode_pixels(
-            coder, networks.likelihood, params, levels_by_tree=networks.levels_by_tree
-        )
+        x = decode_pixels(coder, networks.likelihood, params, tree_coded=networks.tree_coded)
         features = networks.features(x)
         for index in reversed(range(networks.num_layers)):
             layer_state, prior, layer_buckets = steps[index]
             mean, log_var = networks.posterior_at(index, layer_state, features[index], prior)
-            encode_posterior(coder, layer_buckets, mean, log_var, precision)
+            encode_posterior(
+                coder, layer_buckets, mean, log_var, precision, tree_coded=networks.tree_coded
+            )
         out[start:stop] = x
         if progress is not None:
             progress(stop - start)

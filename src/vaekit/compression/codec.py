@@ -99,7 +99,7 @@ def compress(
         model_sha256=model_fingerprint(model),
         dtype=np.asarray(array).dtype.str,
         shape=tuple(int(s) for s in np.asarray(array).shape),
-        levels_by_tree=not lossy and networks.likelihood in TREE_CODED,
+        tree_coded=not lossy and networks.tree_coded,
     )
     return pack(header, payload)
 
@@ -131,7 +131,7 @@ def decompress(
     else:
         networks_class, _, decompress_with = LOSSLESS_CODERS[header.mode]
         networks = networks_class(model, rows_per_pass=rows_per_pass)
-        networks.levels_by_tree = header.levels_by_tree
+        networks.tree_coded = header.tree_coded
     dtype = _checked_dtype(header.dtype)
     count = example_count(header.shape, networks.input_shape)
     if decompress_with is None:

@@ -5,8 +5,8 @@ Layout (little-endian):
                          transfers and files that are not vaekit's)
     version    u16       the lowest version that describes the file, so older readers
                          still read what they can: 1; 2 for mode 2 (MODE_VERSIONS); 3 when
-                         8-bit levels are coded down a binary tree (TREE_VERSION; versions 1
-                         and 2 code them as 256-entry rows)
+                         8-bit levels and latent buckets are coded down binary trees
+                         (TREE_VERSION; versions 1 and 2 code them as one row per symbol)
     mode       u8        0 lossless (bits-back), 1 lossy (quantized latent means),
                          2 hierarchical (bits-back over the layers of an hvae)
     precision  u8        latent bucket bits (lossless) or --latent-bits (lossy)
@@ -50,12 +50,12 @@ class Header:
     model_sha256: str  # hex
     dtype: str
     shape: tuple[int, ...]
-    levels_by_tree: bool = False  # 8-bit levels coded down the tree (version 3 and later)
+    tree_coded: bool = False  # levels and buckets coded down trees (version 3 and later)
 
     @property
     def version(self) -> int:
         """The format version the file is written as: the lowest that describes it."""
-        return max(MODE_VERSIONS[self.mode], TREE_VERSION if self.levels_by_tree else 1)
+        return max(MODE_VERSIONS[self.mode], TREE_VERSION if self.tree_coded else 1)
 
 
 def pack(header: Header, payload: np.ndarray) -> bytes:
@@ -108,7 +108,7 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
     if MODE_VERSIONS[MODES[mode]] > version:
         raise DataError(f"corrupt file: mode {MODES[mode]} in a version {version} file")
     header = Header(MODES[mode], precision, batch, kept, model.hex(), dtype, tuple(shape),
-                    levels_by_tree=version >= TREE_VERSION)  # fmt: skip
+                    tree_coded=version >= TREE_VERSION)  # fmt: skip
     return header, payload
 
 

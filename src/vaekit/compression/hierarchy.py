@@ -35,6 +35,7 @@ from torch import nn
 
 from vaekit.compression.coding_models import bucket_centres
 from vaekit.compression.fixed_point import ACTIVATION_BITS, ACTIVATION_LIMIT, exact_network
+from vaekit.compression.level_tree import TREE_CODED
 from vaekit.compression.networks import SYMBOL_LEVELS, check_codable, run_in_passes
 from vaekit.compression.tables import exp_table, tanh_table
 from vaekit.errors import ConfigError
@@ -74,9 +75,10 @@ class HierarchicalCodingNetworks:
         check_codable(model)
         config = model.config
         self.likelihood = config.likelihood
-        # how 8-bit levels go on the stack: down the binary tree (format version 3) or as
-        # 256-entry rows (versions 1 and 2); decompress sets it from the file's version
-        self.levels_by_tree = True
+        # 8-bit models code levels and latent buckets down binary trees (format version 3;
+        # level_tree.py); decompress sets this from the file's version, as versions 1 and 2
+        # hold one probability row per symbol
+        self.tree_coded = config.likelihood in TREE_CODED
         self.levels = SYMBOL_LEVELS[config.likelihood]
         self.input_shape = tuple(config.input_shape)
         self.num_dims = math.prod(self.input_shape)

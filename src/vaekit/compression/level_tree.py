@@ -1,5 +1,6 @@
-"""8-bit levels coded as 8 binary decisions down a tree, for the discretized logistic and
-its mixture.
+"""Symbols of a 2**b alphabet coded as b binary decisions down a tree: the 8-bit levels of
+the discretized logistic and its mixture, and the 2**precision latent buckets of q(z|x) in
+files of 8-bit models (format version 3).
 
 A 256-entry table per pixel costs one pass over 255 edges per mixture component; coding a
 level as its 8 bits, most significant first, needs the mixture's CDF at one new edge per
@@ -7,7 +8,8 @@ bit: the bit splits the pixel's current range of levels [lo, hi) at mid = (lo + 
 P(bit = 1) = (C(hi) - C(mid)) / (C(hi) - C(lo)), C(k) being the CDF at the lower edge of level
 k. The product of the 8 conditionals is the level's probability, so the code length is the
 same as the table's (up to constriction's rounding of each binary probability), for 8 M
-CDF evaluations per pixel instead of 255 M.
+CDF evaluations per pixel instead of 255 M. A latent's 2**precision buckets go the same
+way: `precision` evaluations of the tabulated normal CDF instead of 2**precision - 1.
 
 C is evaluated with the same interpolated tables and IEEE operations as the rows in
 coding_models.py, element by element, so encoder and decoder compute the same numbers
@@ -22,11 +24,13 @@ import constriction
 import numpy as np
 
 from vaekit.compression.coding_models import (
+    LOG_VAR_LIMIT,
     MIN_LOG_SCALE,
     NUM_LEVELS,
+    bucket_edges,
     mixture_offsets,
 )
-from vaekit.compression.tables import exp_table, sigmoid_table
+from vaekit.compression.tables import exp_table, normal_cdf_table, sigmoid_table
 
 NUM_BITS = 8  # log2(NUM_LEVELS)
 _BERNOULLI = constriction.stream.model.Bernoulli(perfect=False)
@@ -58,6 +62,25 @@ class LevelCdf:
         return np.where(level >= NUM_LEVELS, self.total, cdf)
 
 
+class BucketCdf:
+    """C(k) for latents under q(z|x): the posterior's mass below bucket k's lower edge, with
+    C(0) = 0 and C(2**precision) = 1. mean, log_var: (n,) float64."""
+
+    def __init__(self, mean: np.ndarray, log_var: np.ndarray, precision: int) -> None:
+        # (edge - mean) / std as edge * inv_std - mean * inv_std, as in the rows
+        self.inv_std = exp_table()(-0.5 * np.clip(log_var, -LOG_VAR_LIMIT, LOG_VAR_LIMIT))
+        self.shift = mean * self.inv_std
+        self.edges = np.append(bucket_edges(precision), 0.0)  # a pad for k = 2**precision
+        self.top = 2**precision
+
+    def __call__(self, bucket: np.ndarray) -> np.ndarray:
+        """bucket: (n,) int in 0..2**precision -> C(bucket) (n,) float64."""
+        edge = self.edges[np.clip(bucket - 1, 0, self.top - 1)]
+        cdf = normal_cdf_table()(edge * self.inv_std - self.shift)
+        cdf = np.where(bucket <= 0, 0.0, cdf)
+        return np.where(bucket >= self.top, 1.0, cdf)
+
+
 def _inverse_scale(log_scale: np.ndarray) -> np.ndarray:
     return exp_table()(-np.clip(log_scale, MIN_LOG_SCALE, -MIN_LOG_SCALE))
 
@@ -85,13 +108,14 @@ def _split(
     return c_mid, np.clip(upper, 0.0, 1.0)
 
 
-def encode_levels(coder, levels: np.ndarray, cdf: CdfFn) -> None:
-    """Push levels (n,) int32 in 0..255 as 8 binary decisions each (see the module doc)."""
+def encode_levels(coder, levels: np.ndarray, cdf: CdfFn, num_bits: int = NUM_BITS) -> None:
+    """Push levels (n,) int32 in 0..2**num_bits - 1 as num_bits binary decisions each (see
+    the module doc)."""
     lo = np.zeros_like(levels)
-    c_lo, c_hi = np.zeros(levels.shape[0]), cdf(np.full_like(levels, NUM_LEVELS))
+    c_lo, c_hi = np.zeros(levels.shape[0]), cdf(np.full_like(levels, 1 << num_bits))
     bits, odds = [], []
-    for k in range(NUM_BITS):
-        half = NUM_LEVELS >> (k + 1)
+    for k in range(num_bits):
+        half = 1 << (num_bits - k - 1)
         c_mid, upper = _split(cdf, lo, c_lo, c_hi, half)
         bit = (levels >= lo + half).astype(np.int32)
         bits.append(bit)
@@ -102,12 +126,12 @@ def encode_levels(coder, levels: np.ndarray, cdf: CdfFn) -> None:
         coder.encode_reverse(bit, _BERNOULLI, upper)
 
 
-def decode_levels(coder, count: int, cdf: CdfFn) -> np.ndarray:
-    """Pop `count` levels pushed by encode_levels with the same C: (count,) int32."""
+def decode_levels(coder, count: int, cdf: CdfFn, num_bits: int = NUM_BITS) -> np.ndarray:
+    """Pop `count` levels pushed by encode_levels with the same C and num_bits: (count,) int32."""
     lo = np.zeros(count, dtype=np.int32)
-    c_lo, c_hi = np.zeros(count), cdf(np.full(count, NUM_LEVELS, dtype=np.int32))
-    for k in range(NUM_BITS):
-        half = NUM_LEVELS >> (k + 1)
+    c_lo, c_hi = np.zeros(count), cdf(np.full(count, 1 << num_bits, dtype=np.int32))
+    for k in range(num_bits):
+        half = 1 << (num_bits - k - 1)
         c_mid, upper = _split(cdf, lo, c_lo, c_hi, half)
         bit = coder.decode(_BERNOULLI, upper).astype(np.int32)
         lo = lo + bit * half

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from vaekit.compression.fixed_point import exact_network
+from vaekit.compression.level_tree import TREE_CODED
 from vaekit.errors import ConfigError
 from vaekit.models import VAE, HierarchicalVAE, LatentVariableModel
 
@@ -72,9 +73,10 @@ class CodingNetworks:
         check_codable(model)
         config = model.config
         self.likelihood = config.likelihood
-        # how 8-bit levels go on the stack: down the binary tree (format version 3) or as
-        # 256-entry rows (versions 1 and 2); decompress sets it from the file's version
-        self.levels_by_tree = True
+        # 8-bit models code levels and latent buckets down binary trees (format version 3;
+        # level_tree.py); decompress sets this from the file's version, as versions 1 and 2
+        # hold one probability row per symbol
+        self.tree_coded = config.likelihood in TREE_CODED
         self.levels = SYMBOL_LEVELS[config.likelihood]
         self.input_shape = tuple(config.input_shape)
         self.num_dims = math.prod(self.input_shape)
