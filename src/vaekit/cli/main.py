@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import logging
@@ -201,9 +202,19 @@ def _quiet_broken_pipe() -> int:
     return EXIT_BROKEN_PIPE
 
 
-def entry() -> None:
-    """The console script and `python -m vaekit`: exit with main()'s code."""
-    sys.exit(main())
+def entry() -> NoReturn:
+    """The console script and `python -m vaekit`: exit with main()'s code.
+
+    Once the command has returned and its output is flushed, the process ends with os._exit:
+    the interpreter's teardown (finalizers of every module torch loaded) took 0.6 to 1.3 s
+    after a training run and does nothing a finished command needs. Every file vaekit writes
+    is closed (and renamed into place) before its command returns."""
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone away, a closed stream
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import importlib
 import logging
 import sys
+import threading
 from pathlib import Path
 
 import torch
@@ -276,9 +279,27 @@ def run(args: argparse.Namespace) -> int:
     return in_process_group(device, lambda world: _train(args, device, world, clock))
 
 
+def import_beside(module: str) -> threading.Thread:
+    """Import `module` on a thread while this one goes on; join it before relying on it.
+
+    torch.optim imports torch._dynamo (~1.2-2 s of pure Python) the first time an optimizer
+    is built; begun before the data load, which spends its time reading files and converting
+    arrays outside the GIL, most of that import happens on the other core. An import that
+    fails here is left to fail, with its real error, where the module is first used."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+    thread = threading.Thread(target=load, name=f"import {module}", daemon=True)
+    thread.start()
+    return thread
+
+
 def _train(args: argparse.Namespace, device: torch.device, world: World, clock: PhaseClock) -> int:
     """Train on every rank alike; only rank 0 (`world.is_main`) talks and writes files."""
     run_dir = Path(args.out)
+    optimizer_import = import_beside("torch._dynamo")
     if args.resume:
         data_config, model, train_config = _resumed_setup(args, run_dir)
         data = load_data(data_config)
@@ -308,6 +329,7 @@ def _train(args: argparse.Namespace, device: torch.device, world: World, clock: 
         ProgressBar(enabled=show_bar(args.quiet)),
         *tensorboard_callbacks(args.tensorboard, run_dir, data, seed=args.seed),
     ] if world.is_main else []  # fmt: skip
+    optimizer_import.join()
     clock.mark("setup")
     with stop_on_signals() as stop:
         state = fit(model, data, train_config, run_dir=run_dir, resume=args.resume,
