@@ -36,7 +36,7 @@ class DiagonalGaussian(Distribution):
 
     def rsample(self, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """Reparameterized sample: mean + std * eps, eps ~ N(0, I) (Kingma & Welling 2013)."""
-        shape = torch.broadcast_shapes(self.loc.shape, self.log_var.shape)
+        shape = _sample_shape(self.loc, self.log_var)
         eps = torch.randn(shape, generator=generator, device=self.loc.device, dtype=self.loc.dtype)
         return self.loc + self.std * eps
 
@@ -44,7 +44,7 @@ class DiagonalGaussian(Distribution):
         self, num_samples: int, *, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """`num_samples` reparameterized samples stacked in a new leading dim: (K, *shape)."""
-        shape = (num_samples, *torch.broadcast_shapes(self.loc.shape, self.log_var.shape))
+        shape = (num_samples, *_sample_shape(self.loc, self.log_var))
         eps = torch.randn(shape, generator=generator, device=self.loc.device, dtype=self.loc.dtype)
         return self.loc + self.std * eps
 
@@ -75,3 +75,12 @@ def standard_normal(
     """N(0, I) over `event_shape`, with an empty batch shape."""
     zeros = torch.zeros(event_shape, device=device, dtype=dtype)
     return DiagonalGaussian(zeros, zeros, event_ndim=len(event_shape))
+
+
+def _sample_shape(loc: torch.Tensor, log_var: torch.Tensor) -> torch.Size:
+    """The broadcast shape of loc and log_var. Usually they are alike; torch.broadcast_shapes
+    imports torch.fx's symbolic shapes and sympy on its first call (~1 s, e.g. for the first
+    `vaekit sample`) and costs microseconds a step after that."""
+    if loc.shape == log_var.shape:
+        return loc.shape
+    return torch.broadcast_shapes(loc.shape, log_var.shape)
