@@ -86,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     info = announce_run()
-    data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic"))
+    data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic", memory_map=False))
     x_test = data.test.x[: args.limit] if args.limit else data.test.x
     per_seed = {seed: run_seed(data, x_test, args, seed) for seed in args.seeds}
     reference = per_seed[args.seeds[0]].pop("_reference_model")

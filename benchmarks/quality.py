@@ -154,7 +154,7 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     info = announce_run()
-    data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic"))
+    data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic", memory_map=False))
     x_test = data.test.x
     rows = {}
     started = time.perf_counter()

@@ -72,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     info = announce_run()
-    data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic"))
+    data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic", memory_map=False))
     batch_size = args.batch_size
 
     torch.manual_seed(0)

@@ -52,7 +52,7 @@ def build_model(args) -> torch.nn.Module:
 def worker(args) -> dict:
     """Train one system at one batch size; print one JSON line."""
     torch.set_num_threads(args.threads)
-    data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic"))
+    data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic", memory_map=False))
     if args.worker in LADDER:
         _, history = train_textbook(data.train.x.flatten(1), args.epochs, 0, args.batch_size,
                                     **LADDER[args.worker])  # fmt: skip

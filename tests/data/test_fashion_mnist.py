@@ -7,9 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from vaekit.data import DataConfig, load_data
 from vaekit.data.locate import find_dataset_dir
+from vaekit.data.mapped import MappedExamples
 
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 pytestmark = pytest.mark.skipif(
@@ -38,7 +40,10 @@ def test_shapes_and_sizes(splits):
     assert (len(splits.train), len(splits.val), len(splits.test)) == (55000, 5000, 10000)
     for split in (splits.train, splits.val, splits.test):
         assert split.x.shape[1:] == (1, 28, 28)
-        assert split.x.is_contiguous()
+    # train stays as bytes, scaled per batch; val and test are binarized tensors
+    assert isinstance(splits.train.x, MappedExamples) and splits.train.x.stored.dtype == np.uint8
+    assert splits.val.x.is_contiguous() and splits.test.x.is_contiguous()
+    for split in (splits.train, splits.val, splits.test):
         assert split.y is not None and set(split.y.unique().tolist()) == set(range(10))
     assert splits.spec.shape == (1, 28, 28)
     assert splits.spec.levels == 2
@@ -48,7 +53,7 @@ def test_shapes_and_sizes(splits):
 
 def test_train_is_grey_pixels_over_255(splits):
     train_pixels = _raw_pixels("train-images-idx3-ubyte")
-    x = splits.train.x.reshape(55000, 784).numpy()
+    x = splits.train.x.numpy().reshape(55000, 784)
     assert x.min() == 0.0 and x.max() == 1.0
     for rows in (slice(0, 500), slice(54500, 55000)):  # both ends: file order, no shuffling
         np.testing.assert_array_equal(x[rows], train_pixels[rows] / np.float32(255))
@@ -73,3 +78,11 @@ def test_labels_in_file_order(splits):
         offset=8,
     )
     np.testing.assert_array_equal(splits.test.y.numpy(), labels)
+
+
+def test_train_read_per_batch_equals_the_split_in_memory(splits):
+    in_memory = load_data(DataConfig(source="fashion-mnist", binarize="dynamic", memory_map=False))
+    assert isinstance(in_memory.train.x, torch.Tensor)
+    rows = torch.randperm(55000, generator=torch.Generator().manual_seed(0))[:2000]
+    assert torch.equal(splits.train.x[rows], in_memory.train.x[rows])
+    assert torch.equal(splits.train.x[54000:], in_memory.train.x[54000:])
