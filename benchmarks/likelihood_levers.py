@@ -37,6 +37,7 @@ LEVERS: dict[str, tuple[dict, dict, dict]] = {
     "data-dependent init": ({}, {"data_init": True}, {}),
     "top prior: mixture of Gaussians": ({"prior": "mog"}, {}, {}),
     "batch 256, lr 3e-3": ({}, {"batch_size": 256, "lr": 3e-3}, {}),
+    "batch 512, lr 4e-3": ({}, {"batch_size": 512, "lr": 4e-3}, {}),
     "autoregressive decoder (bernoulli_ar)": ({"likelihood": "bernoulli_ar"}, {}, {}),
     "torch.compile of the loss (more steps in the budget)": ({}, {}, {"compile": True}),
 }
