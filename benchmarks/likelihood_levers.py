@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from vaekit.training.presets import get_preset
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "likelihood_levers.md"
 BASELINE = "baseline: preset fast"
+EARLIER = " (earlier pass)"
 # lever -> (model config changes, TrainConfig changes, fit() keywords); one change per row. The
 # VampPrior does not apply to the hierarchical model (its top posterior is not the encoder's
 # output); the mixture-of-Gaussians top prior is the lever of that kind it takes.
@@ -38,6 +40,7 @@ LEVERS: dict[str, tuple[dict, dict, dict]] = {
     "top prior: mixture of Gaussians": ({"prior": "mog"}, {}, {}),
     "batch 256, lr 3e-3": ({}, {"batch_size": 256, "lr": 3e-3}, {}),
     "batch 512, lr 4e-3": ({}, {"batch_size": 512, "lr": 4e-3}, {}),
+    "batch 1024, lr 6e-3": ({}, {"batch_size": 1024, "lr": 6e-3}, {}),
     "autoregressive decoder (bernoulli_ar)": ({"likelihood": "bernoulli_ar"}, {}, {}),
     "torch.compile of the loss (more steps in the budget)": ({}, {}, {"compile": True}),
 }
@@ -75,12 +78,26 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--earlier-pass", type=Path, default=None,
+        help="the .json of an earlier pass: its rows are kept as 'NAME (earlier pass)'",
+    )  # fmt: skip
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the report from --out's .json"
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     info = announce_run()
     earlier = {}
     if args.out.with_suffix(".json").exists():
         earlier = json.loads(args.out.with_suffix(".json").read_text())["rows"]
+    if args.earlier_pass is not None:
+        for name, row in json.loads(args.earlier_pass.read_text())["rows"].items():
+            if not name.endswith(EARLIER) and row != earlier.get(name):
+                earlier[name + EARLIER] = row
+    if args.report_only:
+        write_report(args, info, earlier)
+        return
     data = load_data(DataConfig(source="fashion-mnist", binarize="dynamic"))
     rows = dict(earlier)
     for name in args.levers:
@@ -89,7 +106,9 @@ def main() -> None:
 
 
 def write_report(args, info, rows) -> None:
-    ordered = {name: rows[name] for name in LEVERS if name in rows}
+    ordered = {
+        label: rows[label] for name in LEVERS for label in (name + EARLIER, name) if label in rows
+    }
     base = ordered.get(BASELINE)
     lines = [
         "# Likelihood levers on the `fast` preset",
@@ -99,7 +118,10 @@ def write_report(args, info, rows) -> None:
         "schedule over the budget, weight average) with one change, for the same wall-clock "
         f"budget; {args.threads} threads, seed {args.seed}. -ELBO: all 10,000 test images, one "
         f"sample. NLL: K = {args.iw_samples} on the first {args.eval_limit} test images. "
-        "Lower is better; the change is against the baseline row. Written by "
+        "Lower is better; the change is against the baseline row. A row's steps show what "
+        "else ran on the shared machine: at the same batch size, fewer steps mean a busier "
+        "machine, so compare such a row with the baseline of its own pass (rows marked "
+        "'earlier pass' ran beside other jobs). Written by "
         "`benchmarks/likelihood_levers.py`; do not edit by hand.",
         "",
         "| lever | fit wall time (s) | epochs | steps | test -ELBO (nats) | test NLL (nats) | "
@@ -111,11 +133,20 @@ def write_report(args, info, rows) -> None:
         lines.append(f"| {name} | {row['train_seconds']:.0f} | {row['epochs']} | "
                      f"{row['steps']:,} | {row['neg_elbo_nats']:.2f} | {row['nll_nats']:.2f} | "
                      f"{change} |")  # fmt: skip
-    commands = sorted({row["command"] for row in ordered.values()})
+    commands = sorted({_without_out(row["command"]) for row in ordered.values()})
     if len(commands) > 1:
         lines += ["", "Rows were trained by these invocations: "
                   + "; ".join(f"`{c}`" for c in commands) + "."]  # fmt: skip
     write_results(args.out, lines, info, {"rows": rows})
+
+
+def _without_out(command: str) -> str:
+    """A row's command without its --out PATH (where the results went, not how they ran)."""
+    words = shlex.split(command)
+    if "--out" in words:
+        at = words.index("--out")
+        del words[at : at + 2]
+    return shlex.join(words)
 
 
 if __name__ == "__main__":
