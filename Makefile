@@ -45,7 +45,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 
 test: $(STAMP) data lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
