@@ -191,6 +191,14 @@ def _rank() -> int:
         return 0
 
 
+def _world_size() -> int:
+    """WORLD_SIZE as torchrun sets it; 1 for a command run on its own."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1
+
+
 def _quiet_broken_pipe() -> int:
     """The reader of our output went away (`vaekit eval | head`): stop quietly, as Unix tools
     do. stdout is pointed at /dev/null so the interpreter's final flush cannot fail again."""
@@ -208,8 +216,12 @@ def entry() -> NoReturn:
     Once the command has returned and its output is flushed, the process ends with os._exit:
     the interpreter's teardown (finalizers of every module torch loaded) took 0.6 to 1.3 s
     after a training run and does nothing a finished command needs. Every file vaekit writes
-    is closed (and renamed into place) before its command returns."""
+    is closed (and renamed into place) before its command returns. Under torchrun the ranks
+    exit the ordinary way: a rank gone at once would have torchrun stop the others before
+    rank 0, which speaks for all of them, has printed its error line."""
     code = main()
+    if _world_size() > 1:
+        sys.exit(code)
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a reader gone away, a closed stream
