@@ -9,8 +9,12 @@ figure is the median of the per-round ratios of wall times (textbook / vaekit). 
 wall time is broken down from the run's timings.json; the interpreter's start and the exit
 are what the parent's clock sees around it. --baseline SRC adds a row for another vaekit
 source tree (e.g. an older checkout's src/), to price the changes between the two.
+--levers adds a row per speed lever of benchmarks/whole_run_levers.py: vaekit's sources with
+that lever alone turned off, so each lever's share of the whole run is measured in the same
+rounds.
 
     python -m benchmarks.whole_run                     # 10 epochs, 3 rounds
+    python -m benchmarks.whole_run --levers            # and one row per lever turned off
     python -m benchmarks.whole_run --epochs 1 --rounds 1   # quick look
 """
 
@@ -27,6 +31,7 @@ import time
 from pathlib import Path
 
 from benchmarks.machine_info import announce_run, write_results
+from benchmarks.whole_run_levers import LEVERS, sources_without
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "benchmarks" / "whole_run.md"
@@ -83,6 +88,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--baseline", type=Path, default=None,
                         help="another vaekit source tree (its src/) to time as well")  # fmt: skip
+    parser.add_argument("--levers", action="store_true",
+                        help="also time vaekit with each speed lever turned off")  # fmt: skip
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     info = announce_run()
@@ -90,17 +97,35 @@ def main() -> None:
     if args.baseline is not None:
         systems["vaekit train (baseline)"] = lambda: run_vaekit(args, args.baseline.resolve())
     systems["vaekit train"] = lambda: run_vaekit(args, ROOT / "src")
-    rounds = []
-    for index in range(args.rounds):
-        row = {}
-        for name, run in systems.items():
-            row[name] = run()
-            print(f"round {index + 1}: {name}: {row[name]['wall_seconds']:.2f} s", flush=True)
-        rounds.append(row)
-    write_report(args, info, list(systems), rounds)
+    with tempfile.TemporaryDirectory() as copies:
+        stale = []
+        if args.levers:
+            for index, lever in enumerate(LEVERS):
+                src = sources_without(lever, ROOT / "src", Path(copies) / str(index))
+                if src is None:
+                    stale.append(lever.name)
+                    print(f"lever {lever.name!r}: its text is no longer in the sources; "
+                          "not timed", flush=True)  # fmt: skip
+                    continue
+                systems[lever_row(lever.name)] = lambda src=src: run_vaekit(args, src)
+        rounds = []
+        for index in range(args.rounds):
+            row = {}
+            for name, run in systems.items():
+                row[name] = run()
+                print(f"round {index + 1}: {name}: {row[name]['wall_seconds']:.2f} s",
+                      flush=True)  # fmt: skip
+            rounds.append(row)
+    write_report(args, info, list(systems), rounds, stale)
 
 
-def write_report(args, info, systems: list[str], rounds: list[dict]) -> None:
+def lever_row(name: str) -> str:
+    return f"vaekit train without {name}"
+
+
+def write_report(
+    args, info, systems: list[str], rounds: list[dict], stale: list[str] | None = None
+) -> None:
     walls = {name: [r[name]["wall_seconds"] for r in rounds] for name in systems}
     ratios = {name: [t / w for t, w in zip(walls["textbook script"], walls[name])]
               for name in systems}  # fmt: skip
@@ -127,14 +152,46 @@ def write_report(args, info, systems: list[str], rounds: list[dict]) -> None:
         "| per-round ratios |",
         "|---|---|---|---|",
     ]
-    for name in systems:
+    main_systems = systems[: systems.index("vaekit train") + 1]
+    for name in main_systems:
         per_round = ", ".join(f"{r:.2f}x" for r in ratios[name])
         lines.append(f"| {name} | {statistics.median(walls[name]):.2f} | "
                      f"{statistics.median(ratios[name]):.2f}x | {per_round} |")  # fmt: skip
-    lines += phase_table(systems, rounds)
+    lines += phase_table(main_systems, rounds)
+    lines += lever_table(systems, rounds, stale or [])
     payload = {"epochs": args.epochs, "threads": args.threads, "rounds": rounds,
-               "median_ratio": {n: statistics.median(ratios[n]) for n in systems}}  # fmt: skip
+               "median_ratio": {n: statistics.median(ratios[n]) for n in systems},
+               "stale_levers": stale or []}  # fmt: skip
     write_results(args.out, lines, info, payload)
+
+
+def lever_table(systems: list[str], rounds: list[dict], stale: list[str]) -> list[str]:
+    """One row per lever: what vaekit's wall time becomes with it turned off, and the
+    seconds it saves (median of the per-round differences, same round, same machine)."""
+    levers = [lever for lever in LEVERS if lever_row(lever.name) in systems]
+    if not levers and not stale:
+        return []
+    lines = ["", "## What each lever buys", "",
+             "Each row is vaekit's own sources with one lever turned off "
+             "(`benchmarks/whole_run_levers.py` holds the edit), timed in the same rounds. "
+             "Saved: the median over rounds of (wall time without the lever - vaekit's wall "
+             "time); a figure within about half a second of zero is inside this shared "
+             "machine's noise.", "",
+             "| lever | what it does | wall time without it (s) | saved (s) | per round (s) "
+             "| ratio to textbook without it |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for lever in levers:
+        name = lever_row(lever.name)
+        walls = [r[name]["wall_seconds"] for r in rounds]
+        saved = [r[name]["wall_seconds"] - r["vaekit train"]["wall_seconds"] for r in rounds]
+        ratio = statistics.median(r["textbook script"]["wall_seconds"] / r[name]["wall_seconds"]
+                                  for r in rounds)  # fmt: skip
+        lines.append(f"| {lever.name} | {lever.what} | {statistics.median(walls):.2f} | "
+                     f"{statistics.median(saved):+.2f} | "
+                     f"{', '.join(f'{s:+.2f}' for s in saved)} | {ratio:.2f}x |")  # fmt: skip
+    for name in stale:
+        lines.append(f"| {name} | its edit no longer matches the sources: not timed | - | - "
+                     "| - | - |")  # fmt: skip
+    return lines
 
 
 def phase_table(systems: list[str], rounds: list[dict]) -> list[str]:
@@ -147,9 +204,9 @@ def phase_table(systems: list[str], rounds: list[dict]) -> list[str]:
         lines += ["", f"Where the wall time of `{name}` goes (median over rounds, seconds; "
                   "interpreter: spawn to the command's entry; start-up: importing torch and "
                   "the command; steps: the training steps; checkpoints: checkpoint and "
-                  "metrics.csv writes; fit other: the rest of fit(), mostly the optimizer's "
-                  "construction, which imports torch._dynamo (torch.optim does so for the "
-                  "textbook script too); exit: after timings.json to the process's end):", "",
+                  "metrics.csv writes; fit other: the rest of fit(), the optimizer's "
+                  "construction among it; pictures: the end-of-run pictures and report.md; "
+                  "exit: after timings.json to the process's end):", "",
                   "| phase | seconds | share of wall time |", "|---|---|---|"]  # fmt: skip
         wall = statistics.median(r[name]["wall_seconds"] for r in rounds)
         for phase in PHASES:

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 
 from vaekit.cli.runtime import seeded_generator
 from vaekit.data import DataSplits
 from vaekit.models import LatentVariableModel
 from vaekit.reporting import write_pictures, write_run_report
+from vaekit.reporting.plots import pyplot
+
+
+def import_plotting_beside() -> threading.Thread:
+    """Import matplotlib on a thread while this one goes on; join it before plotting.
+
+    The training curves need matplotlib.pyplot, whose import is ~0.5 s of pure Python at the
+    very end of a run. Begun beside the data load, which spends its time reading files
+    outside the GIL, it is over before the first step. An import that fails here fails again,
+    with its real error, where the curves are drawn."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            pyplot()
+
+    thread = threading.Thread(target=load, name="import matplotlib", daemon=True)
+    thread.start()
+    return thread
 
 
 def write_run_pictures(

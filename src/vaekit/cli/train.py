@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import importlib
 import logging
 import sys
-import threading
 from pathlib import Path
 
 import torch
@@ -22,7 +19,7 @@ from vaekit.cli.argtypes import (
     positive_float,
     positive_int,
 )
-from vaekit.cli.pictures import write_run_pictures
+from vaekit.cli.pictures import import_plotting_beside, write_run_pictures
 from vaekit.cli.progress import ProgressBar, show_bar
 from vaekit.cli.resume import ignored_flags
 from vaekit.cli.runtime import add_device_arguments, apply_runtime
@@ -279,27 +276,10 @@ def run(args: argparse.Namespace) -> int:
     return in_process_group(device, lambda world: _train(args, device, world, clock))
 
 
-def import_beside(module: str) -> threading.Thread:
-    """Import `module` on a thread while this one goes on; join it before relying on it.
-
-    torch.optim imports torch._dynamo (~1.2-2 s of pure Python) the first time an optimizer
-    is built; begun before the data load, which spends its time reading files and converting
-    arrays outside the GIL, most of that import happens on the other core. An import that
-    fails here is left to fail, with its real error, where the module is first used."""
-
-    def load() -> None:
-        with contextlib.suppress(Exception):
-            importlib.import_module(module)
-
-    thread = threading.Thread(target=load, name=f"import {module}", daemon=True)
-    thread.start()
-    return thread
-
-
 def _train(args: argparse.Namespace, device: torch.device, world: World, clock: PhaseClock) -> int:
     """Train on every rank alike; only rank 0 (`world.is_main`) talks and writes files."""
     run_dir = Path(args.out)
-    optimizer_import = import_beside("torch._dynamo")
+    plotting_import = import_plotting_beside() if world.is_main else None
     if args.resume:
         data_config, model, train_config = _resumed_setup(args, run_dir)
         data = load_data(data_config)
@@ -329,7 +309,6 @@ def _train(args: argparse.Namespace, device: torch.device, world: World, clock: 
         ProgressBar(enabled=show_bar(args.quiet)),
         *tensorboard_callbacks(args.tensorboard, run_dir, data, seed=args.seed),
     ] if world.is_main else []  # fmt: skip
-    optimizer_import.join()
     clock.mark("setup")
     with stop_on_signals() as stop:
         state = fit(model, data, train_config, run_dir=run_dir, resume=args.resume,
@@ -352,6 +331,7 @@ def _train(args: argparse.Namespace, device: torch.device, world: World, clock: 
         print(f"nothing to do: {run_dir} already {state.stop_reason}; a larger --epochs or "
               "--time-budget trains it further")  # fmt: skip
         return 0
+    plotting_import.join()
     pictures = write_run_pictures(model, data, run_dir, state.history, seed=args.seed)
     _summarize(state, run_dir, pictures)
     clock.mark("pictures")

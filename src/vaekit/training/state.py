@@ -12,9 +12,13 @@ import torch
 from vaekit.errors import CheckpointError
 from vaekit.models import LatentVariableModel
 from vaekit.models.fused_mlp import FusedMLPVAE, fused_mlp_supported
+from vaekit.training.adam import FusedAdam, fused_adam_supported
 from vaekit.training.config import TrainConfig
 from vaekit.training.distributed import World
 from vaekit.training.ema import WeightAverage
+
+# FusedAdam, or torch.optim.Adam/AdamW where the fused kernel does not run
+Optimizer = FusedAdam | torch.optim.Optimizer
 
 
 @dataclass
@@ -23,7 +27,7 @@ class TrainState:
     batches of the current epoch already consumed (0 at an epoch boundary)."""
 
     model: LatentVariableModel
-    optimizer: torch.optim.Optimizer
+    optimizer: Optimizer
     noise_generator: torch.Generator
     config: TrainConfig
     step: int = 0
@@ -186,10 +190,15 @@ def copy_into(previous: Any, value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def make_adam(model: torch.nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
+def make_adam(model: torch.nn.Module, lr: float, weight_decay: float = 0.0) -> Optimizer:
     """Adam with the fused kernel (one pass over all parameters) where torch offers it;
     weight_decay > 0 gives AdamW's decoupled decay (Loshchilov & Hutter 2019), not an L2 term
-    that Adam's scaling would weaken for parameters with large gradients."""
+    that Adam's scaling would weaken for parameters with large gradients. FusedAdam calls
+    that kernel without torch.optim's import of torch._dynamo and per-step wrappers
+    (training/adam.py); torch.optim where the kernel does not run."""
+    params = list(model.parameters())
+    if fused_adam_supported(params):
+        return FusedAdam(params, lr, weight_decay=weight_decay)
     cls = torch.optim.AdamW if weight_decay > 0 else torch.optim.Adam
     options = {"lr": lr, "weight_decay": weight_decay} if weight_decay > 0 else {"lr": lr}
     try:
@@ -198,7 +207,7 @@ def make_adam(model: torch.nn.Module, lr: float, weight_decay: float = 0.0) -> t
         return cls(model.parameters(), **options)
 
 
-def optimizer_to_files(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+def optimizer_to_files(optimizer: Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
     """Split an optimizer state_dict into tensors (for safetensors) and JSON."""
     state_dict = optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {}
@@ -213,7 +222,7 @@ def optimizer_to_files(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torc
 
 
 def optimizer_from_files(
-    optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], payload: dict
+    optimizer: Optimizer, tensors: dict[str, torch.Tensor], payload: dict
 ) -> None:
     """Inverse of optimizer_to_files; raises CheckpointError if the pieces do not fit."""
     state: dict[int, dict[str, Any]] = {}
