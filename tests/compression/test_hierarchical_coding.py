@@ -12,7 +12,7 @@ from tests.cli.conftest import run_main
 from tests.single_thread import one_thread  # noqa: F401  (autouse fixture)
 from vaekit.compression import compress, decompress
 from vaekit.compression.bitsback import NUM_SEED_WORDS, chunk_bounds
-from vaekit.compression.bitsback_hierarchical import CHUNK_GROWTH
+from vaekit.compression.bitsback_hierarchical import CHUNK_RAMP
 from vaekit.compression.container import MAGIC, unpack
 from vaekit.compression.hierarchy import HierarchicalCodingNetworks
 from vaekit.data import DataConfig, load_data
@@ -174,7 +174,7 @@ def test_command_line_round_trip_and_bench_codecs_row(digits_hvae, tmp_path, cap
 
 
 def test_hierarchical_chunks_grow_by_half_so_the_stack_keeps_up():
-    bounds = chunk_bounds(2000, 256, growth=CHUNK_GROWTH)
+    bounds = chunk_bounds(2000, 256, CHUNK_RAMP)
     sizes = [b - a for a, b in bounds]
     assert sizes[:8] == [1, 2, 3, 4, 6, 9, 13, 19] and max(sizes) == 256
     assert bounds[0][0] == 0 and bounds[-1][1] == 2000

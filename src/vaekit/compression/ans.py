@@ -74,7 +74,7 @@ def encode_pixels(
     symbols: np.ndarray,
     params: np.ndarray,
     *,
-    tree_coded: bool = True,
+    tree_coded: bool,
 ) -> None:
     """Push data symbols (B, D) under p(x|z); params (B, P, D) are the decoder outputs.
 
@@ -92,7 +92,7 @@ def encode_pixels(
 
 
 def decode_pixels(
-    coder: AnsCoder, likelihood: str, params: np.ndarray, *, tree_coded: bool = True
+    coder: AnsCoder, likelihood: str, params: np.ndarray, *, tree_coded: bool
 ) -> np.ndarray:
     """Pop data symbols (B, D) pushed by encode_pixels with the same params and scheme."""
     batch, num_dims = params.shape[0], params.shape[2]
@@ -121,7 +121,7 @@ def encode_posterior(
     log_var: np.ndarray,
     precision: int,
     *,
-    tree_coded: bool = False,
+    tree_coded: bool,
 ) -> None:
     """Push latent buckets (B, L) under the discretized posterior q(z|x): down the tree
     (format version 3) or one 2**precision row per latent."""
@@ -139,7 +139,7 @@ def decode_posterior(
     log_var: np.ndarray,
     precision: int,
     *,
-    tree_coded: bool = False,
+    tree_coded: bool,
 ) -> np.ndarray:
     """Pop latent buckets (B, L) from q(z|x): the bits-back step ("sample" from the stack)."""
     if tree_coded:

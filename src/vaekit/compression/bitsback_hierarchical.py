@@ -16,7 +16,7 @@ Decompressing undoes the chunks in reverse: pop the buckets, run the top-down pa
 them, pop x, compute every layer's posterior along the same path, and push the buckets back,
 bottom layer first (the reverse of step 1). The expected net cost per image is the negative
 ELBO of the discretized model with its hierarchical posterior. The stack's seed is the
-single-layer coder's (bitsback.py); its chunks grow more slowly (CHUNK_GROWTH). The first
+single-layer coder's (bitsback.py); its chunks grow more slowly (CHUNK_RAMP). The first
 chunk pops all L layers for one image before it pushes anything: the seed covers that.
 """
 
@@ -37,6 +37,8 @@ from vaekit.compression.ans import (
 )
 from vaekit.compression.bitsback import (
     ProgressFn,
+    Ramp,
+    check_not_dry,
     check_unwound,
     chunk_bounds,
     open_seeded_stack,
@@ -50,8 +52,10 @@ from vaekit.compression.hierarchy import HierarchicalCodingNetworks, LayerPrior
 # net cost on the stack (~335 bits). Doubling chunks pop as much as all chunks before them
 # pushed, so they ran the stack dry (12,752 initial bits on the Fashion-MNIST test set); a chunk
 # half the size of what came before stays covered while an image nets at least half what it
-# pops. Fixed here, so nothing in the file records it.
-CHUNK_GROWTH = 1.5
+# pops. Slower ramps follow it for models that still run the stack dry (the header's `ramp`
+# indexes RAMPS; 0, this one, is what files before format version 4 used).
+CHUNK_RAMP = Ramp(1.5, whole_steps=True)
+RAMPS = (CHUNK_RAMP, Ramp(1.25), Ramp(1.125), Ramp(1.0625), Ramp(1.03125))
 
 # (layer index, state (B, W), prior of the layer) -> that layer's buckets (B, D)
 ChooseFn = Callable[[int, np.ndarray, LayerPrior], np.ndarray]
@@ -96,15 +100,19 @@ def compress_hierarchical(
     *,
     precision: int,
     batch_size: int,
+    ramp: Ramp = CHUNK_RAMP,
+    stop_if_dry: bool = False,
     progress: ProgressFn | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Bits-back code symbols (N, D_x) -> (payload words uint32, number of seed words kept)."""
+    """Bits-back code symbols (N, D_x) -> (payload words uint32, number of seed words kept),
+    in chunks growing by `ramp`; StackRanDryError as bitsback.check_not_dry says."""
     coder = AnsCoder(seed_words())
-    for start, stop in chunk_bounds(symbols.shape[0], batch_size, growth=CHUNK_GROWTH):
+    for index, (start, stop) in enumerate(chunk_bounds(symbols.shape[0], batch_size, ramp)):
         x = symbols[start:stop]
         state, steps = _top_down(
             networks, stop - start, precision, _posterior_popper(networks, coder, x, precision)
         )
+        check_not_dry(coder, index, stop_if_dry)  # every layer is popped before any push
         params = networks.likelihood_params(state)
         encode_pixels(coder, networks.likelihood, x, params, tree_coded=networks.tree_coded)
         encode_uniform(coder, np.concatenate([b for _, _, b in steps], axis=1), precision)
@@ -121,6 +129,7 @@ def decompress_hierarchical(
     *,
     precision: int,
     batch_size: int,
+    ramp: Ramp = CHUNK_RAMP,
     progress: ProgressFn | None = None,
 ) -> np.ndarray:
     """Inverse of compress_hierarchical: -> symbols (N, D_x) int32. Raises DataError if the
@@ -128,7 +137,7 @@ def decompress_hierarchical(
     coder = open_seeded_stack(payload, seed_kept)
     out = np.empty((num_examples, networks.num_dims), dtype=np.int32)
     dim = networks.layer_dim
-    for start, stop in reversed(chunk_bounds(num_examples, batch_size, growth=CHUNK_GROWTH)):
+    for start, stop in reversed(chunk_bounds(num_examples, batch_size, ramp)):
         count = (stop - start) * networks.latent_dim
         buckets = decode_uniform(coder, count, precision).reshape(stop - start, -1)
         state, steps = _top_down(networks, stop - start, precision, _given(buckets, dim))

@@ -7,7 +7,13 @@ import json
 
 import numpy as np
 
-from vaekit.compression.bitsback import ProgressFn, compress_symbols, decompress_symbols
+from vaekit.compression import bitsback, bitsback_hierarchical
+from vaekit.compression.bitsback import (
+    ProgressFn,
+    StackRanDryError,
+    compress_symbols,
+    decompress_symbols,
+)
 from vaekit.compression.bitsback_hierarchical import (
     compress_hierarchical,
     decompress_hierarchical,
@@ -35,6 +41,10 @@ LOSSLESS_CODERS = {
     "lossless": (CodingNetworks, compress_symbols, decompress_symbols),
     "hierarchical": (HierarchicalCodingNetworks, compress_hierarchical, decompress_hierarchical),
 }
+
+
+# each lossless mode's chunk ramps, fastest first: a file's header names the one it used
+RAMPS = {"lossless": bitsback.RAMPS, "hierarchical": bitsback_hierarchical.RAMPS}
 
 
 def model_fingerprint(model: LatentVariableModel) -> str:
@@ -90,8 +100,8 @@ def compress(
         networks_class, compress_with, _ = LOSSLESS_CODERS[mode]
         networks = networks_class(model, rows_per_pass=rows_per_pass)
         symbols = to_symbols(np.asarray(array), networks.levels, networks.input_shape)
-        payload, seed_kept = compress_with(
-            networks, symbols, precision=bits, batch_size=batch_size, progress=progress
+        ramp, payload, seed_kept = _compress_ramped(
+            compress_with, RAMPS[mode], networks, symbols, bits, batch_size, progress
         )
     header = Header(
         mode=mode,
@@ -102,8 +112,40 @@ def compress(
         dtype=np.asarray(array).dtype.str,
         shape=tuple(int(s) for s in np.asarray(array).shape),
         tree_coded=not lossy and networks.tree_coded,
+        ramp=0 if lossy else ramp,
     )
     return pack(header, payload)
+
+
+def _compress_ramped(compress_with, ramps, networks, symbols, precision, batch_size, progress):
+    """(ramp index, payload, seed words kept) of the first of `ramps` whose chunks never pop the
+    stack dry; the last is used whatever happens. A dry stack shows within the first chunks,
+    so a retry costs little; the progress reported never goes back."""
+    reported = 0
+
+    def forward(done: int) -> None:
+        nonlocal reported
+        if progress is not None and done > reported:
+            progress(done - reported)
+            reported = done
+
+    for index, ramp in enumerate(ramps):
+        done = 0
+
+        def count(examples: int) -> None:
+            nonlocal done
+            done += examples
+            forward(done)
+
+        last = index == len(ramps) - 1
+        try:
+            payload, seed_kept = compress_with(networks, symbols, precision=precision,
+                                               batch_size=batch_size, ramp=ramp,
+                                               stop_if_dry=not last, progress=count)  # fmt: skip
+        except StackRanDryError:
+            continue
+        return index, payload, seed_kept
+    raise AssertionError("unreachable: the last ramp does not stop")
 
 
 def decompress(
@@ -149,6 +191,8 @@ def decompress(
     else:
         if not 1 <= header.precision <= MAX_PRECISION:
             raise DataError(f"corrupt file: latent precision {header.precision}")
+        if header.ramp >= len(RAMPS[header.mode]):
+            raise DataError(f"corrupt file: chunk ramp {header.ramp}")
         symbols = decompress_with(
             networks,
             payload,
@@ -156,6 +200,7 @@ def decompress(
             count,
             precision=header.precision,
             batch_size=header.batch_size,
+            ramp=RAMPS[header.mode][header.ramp],
             progress=progress,
         )
     return restore(symbols, networks.levels, dtype, header.shape)

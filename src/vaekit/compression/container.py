@@ -6,7 +6,9 @@ Layout (little-endian):
     version    u16       the lowest version that describes the file, so older readers
                          still read what they can: 1; 2 for mode 2 (MODE_VERSIONS); 3 when
                          8-bit levels and latent buckets are coded down binary trees
-                         (TREE_VERSION; versions 1 and 2 code them as one row per symbol)
+                         (TREE_VERSION; versions 1 and 2 code them as one row per symbol);
+                         4 when the chunks grow more slowly than the mode's first ramp
+                         (RAMP_VERSION)
     mode       u8        0 lossless (bits-back), 1 lossy (quantized latent means),
                          2 hierarchical (bits-back over the layers of an hvae)
     precision  u8        latent bucket bits (lossless) or --latent-bits (lossy)
@@ -15,6 +17,10 @@ Layout (little-endian):
     model      32 bytes  SHA-256 of the model.safetensors that coded the data
     dtype      u8 + str  numpy dtype string of the original array, e.g. "|u1", "<f4"
     shape      u8 + u64s the original array's shape
+    coding     u8        version 4 and later only: bit 0 set when levels and buckets are
+                         coded down trees (implied by version 3, absent before), bits 1-7
+                         the chunks' growth, an index into the mode's RAMPS
+                         (bitsback.py, bitsback_hierarchical.py; 0 in earlier versions)
     words      u64       number of 32-bit payload words, then the words
     digest     32 bytes  SHA-256 of everything above
 """
@@ -30,10 +36,12 @@ import numpy as np
 from vaekit.errors import DataError
 
 MAGIC = b"\x89VKZ\r\n\x1a\n"
-FORMAT_VERSION = 3  # the newest version this module reads and writes
+FORMAT_VERSION = 4  # the newest version this module reads and writes
 MODES = ("lossless", "lossy", "hierarchical")
 MODE_VERSIONS = {"lossless": 1, "lossy": 1, "hierarchical": 2}  # the version each is written as
 TREE_VERSION = 3  # the first version whose 8-bit levels go down the tree (level_tree.py)
+RAMP_VERSION = 4  # the first version with a ramp field
+MAX_RAMP = 127
 _FIXED = struct.Struct("<8sHBBII32s")
 _DIGEST_BYTES = 32
 MAX_NDIM = 32
@@ -51,15 +59,22 @@ class Header:
     dtype: str
     shape: tuple[int, ...]
     tree_coded: bool = False  # levels and buckets coded down trees (version 3 and later)
+    ramp: int = 0  # chunk growth, an index into the mode's RAMPS (version 4 and later)
 
     @property
     def version(self) -> int:
         """The format version the file is written as: the lowest that describes it."""
-        return max(MODE_VERSIONS[self.mode], TREE_VERSION if self.tree_coded else 1)
+        return max(
+            MODE_VERSIONS[self.mode],
+            TREE_VERSION if self.tree_coded else 1,
+            RAMP_VERSION if self.ramp else 1,
+        )
 
 
 def pack(header: Header, payload: np.ndarray) -> bytes:
     """Header + payload (uint32 words) -> the bytes of a .vkz file."""
+    if not 0 <= header.ramp <= MAX_RAMP:
+        raise ValueError(f"ramp must be in 0..{MAX_RAMP}, got {header.ramp}")
     dtype = header.dtype.encode("ascii")
     parts = [
         _FIXED.pack(
@@ -73,6 +88,9 @@ def pack(header: Header, payload: np.ndarray) -> bytes:
         ),
         struct.pack("<B", len(dtype)) + dtype,
         struct.pack(f"<B{len(header.shape)}Q", len(header.shape), *header.shape),
+        struct.pack("<B", header.ramp << 1 | header.tree_coded)
+        if header.version >= RAMP_VERSION
+        else b"",
         struct.pack("<Q", payload.size),
         payload.astype("<u4").tobytes(),
     ]
@@ -99,6 +117,9 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
     dtype = reader.take(reader.unpack("<B")[0]).decode("ascii", errors="replace")
     (ndim,) = reader.unpack("<B")
     shape = reader.unpack(f"<{ndim}Q")
+    (coding,) = reader.unpack("<B") if version >= RAMP_VERSION else (0,)
+    tree_coded = bool(coding & 1) if version >= RAMP_VERSION else version >= TREE_VERSION
+    ramp = coding >> 1
     (num_words,) = reader.unpack("<Q")
     payload = np.frombuffer(reader.take(4 * num_words), dtype="<u4").astype(np.uint32)
     if reader.offset != len(body):
@@ -108,7 +129,7 @@ def unpack(data: bytes) -> tuple[Header, np.ndarray]:
     if MODE_VERSIONS[MODES[mode]] > version:
         raise DataError(f"corrupt file: mode {MODES[mode]} in a version {version} file")
     header = Header(MODES[mode], precision, batch, kept, model.hex(), dtype, tuple(shape),
-                    tree_coded=version >= TREE_VERSION)  # fmt: skip
+                    tree_coded=tree_coded, ramp=ramp)  # fmt: skip
     return header, payload
 
 
