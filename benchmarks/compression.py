@@ -39,7 +39,7 @@ RECIPES = {
         "--binarize", "dynamic", "--arch", "mlp", "--hidden-dims", "400", "--latent-dim", "20",
         "--batch-size", "128", "--lr", "1e-3", "--epochs", "10",
     ],
-    # the `fast` preset's model for 8-bit images (MLP 512, 64 latents, discretized
+    # the `fast` preset's model for 8-bit images (conv 32-64, 64 latents, discretized
     # logistic, 600 s), as benchmarks/eightbit.py trains it
     "8-bit": ["--binarize", "none", "--preset", "fast", "--seed", "0"],
     # the `fast` preset as docs/benchmarks/quality.md trains it: 600 s, seed 0
@@ -246,7 +246,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin-run", type=Path, default=Path("runs/fmnist-bin"))
     parser.add_argument(
-        "--levels-run", type=Path, default=Path("runs/eightbit/mlp512-l64-logistic")
+        "--levels-run", type=Path, default=Path("runs/eightbit/conv32-64-l64-logistic")
     )
     parser.add_argument("--hvae-run", type=Path, default=Path("runs/fmnist-fast"))
     parser.add_argument("--limit", type=int, default=None, help="first N test images only")
