@@ -30,9 +30,9 @@ from vaekit.models import HierarchicalVAE, LatentVariableModel
 DEFAULT_PRECISION = 8  # latent buckets per dimension: 2**8 (see docs/compression.md)
 # 8-bit models have posteriors as narrow as ~0.02, where 2**8 buckets are too coarse. The
 # buckets are coded down a binary tree (one decision per bit), so more of them cost little
-# time: the convolutional 8-bit preset model coded 1,000 test images at 3.3940 bits/dim with
-# 10, 3.3586 with 12, 3.3471 with 14 and 3.3448 with 16 (its -ELBO: 3.3423), at the same
-# speed (docs/benchmarks/eightbit.md)
+# time: the convolutional 8-bit preset model coded the 10,000 test images at 3.3933 bits/dim
+# with 10, 3.3570 with 12, 3.3451 with 14 and 3.3426 with 16 (its -ELBO: 3.3417), at about
+# the same speed (docs/benchmarks/eightbit.md)
 EIGHT_BIT_PRECISION = 16
 DEFAULT_BATCH_SIZE = 256
 MAX_PRECISION = 16
