@@ -25,10 +25,17 @@ class Lever:
 
 LEVERS = (
     Lever(
+        "bf16 matrix products",
+        "--precision auto: the fused step's GEMMs in bf16 on a CPU with bf16 instructions",
+        "vaekit/training/engine.py",
+        'return "bf16" if fused and device.type == "cpu" and cpu_has_bf16_matmul() else "fp32"',
+        'return "fp32"',
+    ),
+    Lever(
         "fused MLP step",
         "the hand-written ELBO gradient instead of autograd for the MLP VAE",
         "vaekit/training/state.py",
-        "if config.fast_path and plain_elbo and fused_mlp_supported(model):",
+        "if dtype is not None and fused_path_applies(model, config):",
         "if False:",
     ),
     Lever(

@@ -10,7 +10,12 @@ from tests.cli.conftest import FMNIST, run_cli
 def test_train_writes_a_complete_run(digits_run):
     for name in ("config.json", "model.safetensors", "metrics.csv", "samples.png", "report.md"):
         assert (digits_run / name).is_file(), name
-    assert "Samples from the prior" in (digits_run / "report.md").read_text()
+    report = (digits_run / "report.md").read_text()
+    assert "Samples from the prior" in report
+    # the command line's --precision auto is recorded as the format it chose
+    chosen = json.loads((digits_run / "config.json").read_text())["train"]["precision"]
+    assert chosen in ("fp32", "bf16")
+    assert f"- precision: `{chosen}`" in report
 
 
 def test_eval_json_has_the_promised_fields_and_trained_beats_untrained(digits_run, tmp_path):

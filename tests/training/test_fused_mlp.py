@@ -133,3 +133,29 @@ def test_a_model_with_hooks_takes_the_autograd_path():
     assert has_hooks(model)
     handle.remove()
     assert not has_hooks(model)
+
+
+def test_bf16_products_give_the_fp32_loss_and_gradients_to_bf16_rounding():
+    model = build((400,))
+    x = (torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(1)) < 0.3).float()
+    results = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        fast = FusedMLPVAE(model, compute_dtype=dtype)
+        loss, _, kl = fast.loss_and_grads(x, 1.0, generator=torch.Generator().manual_seed(2))
+        grads = [p.grad.clone() for p in model.parameters()]
+        assert all(g.dtype == torch.float32 for g in grads)  # what Adam updates stays fp32
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+        results[dtype] = (loss, kl, grads)
+    (loss32, kl32, grads32), (loss16, kl16, grads16) = results.values()
+    # 8 mantissa bits: about 0.4% per product; the sums over hundreds of pixels average it
+    assert abs(loss16 - loss32) < 1e-3 * abs(loss32), (loss16, loss32)
+    assert abs(kl16 - kl32) < 1e-2 * abs(kl32), (kl16, kl32)
+    for (name, _), ours, theirs in zip(model.named_parameters(), grads16, grads32):
+        relative = float((ours - theirs).norm() / theirs.norm())
+        assert relative < 0.05, (name, relative)
+        assert relative > 0, name  # the products really ran in bf16
+
+
+def test_the_fused_path_computes_in_float32_or_bfloat16_only():
+    with pytest.raises(ValueError, match="float16"):
+        FusedMLPVAE(build((8,), (4,), latent_dim=2), compute_dtype=torch.float16)

@@ -49,8 +49,20 @@ def write_run_pictures(
         data_spec=data.spec.to_dict(),
         history=history,
         pictures=gallery.pictures,
+        recipe=recipe_summary(model),
     )
     return [*gallery.pictures.values(), "report.md"]
+
+
+# the training settings report.md states, in this order, when the run recorded them
+RECIPE_FIELDS = ("objective", "epochs", "time_budget_seconds", "batch_size", "lr",
+                 "lr_schedule", "beta", "precision", "seed")  # fmt: skip
+
+
+def recipe_summary(model: LatentVariableModel) -> dict:
+    """The recorded training settings among RECIPE_FIELDS (precision as fit() resolved it)."""
+    train = model.metadata.get("train") or {}
+    return {name: train[name] for name in RECIPE_FIELDS if train.get(name) is not None}
 
 
 def model_summary(model: LatentVariableModel) -> dict:

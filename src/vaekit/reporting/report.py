@@ -25,13 +25,18 @@ def write_run_report(
     history: list[dict[str, float]],
     evaluation: dict[str, Any] | None = None,
     pictures: dict[str, str] | None = None,
+    recipe: dict[str, Any] | None = None,
 ) -> Path:
-    """Write run_dir/report.md; `pictures` maps a caption to a file name inside run_dir."""
+    """Write run_dir/report.md; `pictures` maps a caption to a file name inside run_dir,
+    `recipe` holds the training settings worth stating (objective, batch, precision...)."""
     lines = ["# vaekit run report", "", "## Model", ""]
     lines += [f"- {key}: `{_fmt(value)}`" for key, value in model_summary.items()]
     lines += ["", "## Data", ""]
     lines += [f"- source: `{data_spec.get('source')}`, shape {data_spec.get('shape')}"]
     lines += [f"- scaling: {data_spec.get('scaling')}"]
+    if recipe:
+        lines += ["", "## Recipe", ""]
+        lines += [f"- {key}: `{_fmt(value)}`" for key, value in recipe.items()]
     if history:
         columns = [
             c

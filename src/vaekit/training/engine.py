@@ -15,6 +15,7 @@ from vaekit.models import LatentVariableModel
 from vaekit.objectives import batch_loss
 from vaekit.training.config import PRECISIONS, TrainConfig
 from vaekit.training.distributed import World
+from vaekit.training.state import fused_path_applies
 
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -71,6 +72,33 @@ def check_precision(precision: str, device: torch.device) -> None:
         raise ConfigError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
     if precision == "fp16" and device.type == "mps":
         raise ConfigError("fp16 training needs a gradient scaler, which mps lacks; use bf16")
+
+
+def resolve_precision(
+    config: TrainConfig,
+    model: LatentVariableModel,
+    device: torch.device,
+    world: World,
+    *,
+    compile: bool,
+) -> str:
+    """The format config.precision asks for, with "auto" made concrete: bf16 for the fused
+    MLP step on a CPU with bf16 dot-product instructions, where its GEMMs take about a third
+    of fp32's time and training reaches the same ELBO (docs/benchmarks/whole_run.md); fp32
+    everywhere else, where vaekit has not measured bf16 to pay."""
+    if config.precision != "auto":
+        return config.precision
+    fused = not world.is_distributed and not compile and fused_path_applies(model, config)
+    return "bf16" if fused and device.type == "cpu" and cpu_has_bf16_matmul() else "fp32"
+
+
+def cpu_has_bf16_matmul() -> bool:
+    """Whether this CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX): without
+    those instructions oneDNN emulates bf16 and it is slower than fp32."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except (AttributeError, RuntimeError):  # private helpers; an older or newer torch
+        return False
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -35,7 +36,12 @@ from vaekit.training.checkpoint import (
 )
 from vaekit.training.config import TrainConfig
 from vaekit.training.distributed import World, check_batch_size
-from vaekit.training.engine import build_loss_module, check_precision, make_scaler
+from vaekit.training.engine import (
+    build_loss_module,
+    check_precision,
+    make_scaler,
+    resolve_precision,
+)
 from vaekit.training.metrics_log import write_metrics_csv
 from vaekit.training.schedules import kl_weight
 from vaekit.training.state import TrainState
@@ -78,6 +84,10 @@ def fit(
     world = World.current(device) if world is None else world
     check_batch_size(config.batch_size, world)
     check_precision(config.precision, device)
+    precision = resolve_precision(config, model, device, world, compile=compile)
+    if precision != config.precision:
+        logger.info("precision auto: %s", precision)
+        config = dataclasses.replace(config, precision=precision)
     if world.is_distributed and config.time_budget_seconds is not None:
         raise ConfigError(
             "time_budget_seconds is not supported with several processes (their clocks "
@@ -168,12 +178,13 @@ def set_up_engine(state: TrainState, world: World, *, compile: bool) -> None:
     """How steps run: DDP across the ranks and/or torch.compile through a loss module, fp16's
     gradient scaler, and a noise stream of its own for each rank (rank 0 keeps the
     single-process one). The fused fast path computes gradients outside autograd, where
-    neither DDP nor autocast can reach, so it is left off for those."""
+    DDP cannot reach, so it is left off there (and with torch.compile, which is asked to
+    compile the autograd step); it computes bf16 itself, and fp16 never takes it."""
     config = state.config
     device = next(state.model.parameters()).device
     state.world = world
     state.scaler = make_scaler(config.precision, device)
-    if world.is_distributed or compile or config.precision != "fp32":
+    if world.is_distributed or compile:
         state.fast_path = None
     if world.is_distributed or compile:
         state.loss_module = build_loss_module(state.model, config, world, compile=compile)

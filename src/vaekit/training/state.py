@@ -155,12 +155,24 @@ class TrainState:
             ) from None
 
 
+FUSED_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
 def _fast_path(model: LatentVariableModel, config: TrainConfig) -> FusedMLPVAE | None:
-    """The fused MLP gradient when it computes exactly the configured loss, else None."""
-    plain_elbo = config.objective == "elbo" and config.free_bits == 0
-    if config.fast_path and plain_elbo and fused_mlp_supported(model):
-        return FusedMLPVAE(model)
+    """The fused MLP gradient when it computes exactly the configured loss, else None. It
+    runs in fp32 and in bf16 (its GEMMs in bf16, as autocast would); fp16 takes autograd,
+    for the gradient scaler."""
+    dtype = FUSED_DTYPES.get(config.precision)
+    if dtype is not None and fused_path_applies(model, config):
+        return FusedMLPVAE(model, compute_dtype=dtype)
     return None
+
+
+def fused_path_applies(model: LatentVariableModel, config: TrainConfig) -> bool:
+    """Whether the fused MLP gradient computes exactly `config`'s loss for `model` (the plain
+    ELBO of a supported MLP VAE, the fast path not turned off), whatever the precision."""
+    plain_elbo = config.objective == "elbo" and config.free_bits == 0
+    return config.fast_path and plain_elbo and fused_mlp_supported(model)
 
 
 def copy_into(previous: Any, value: Any) -> Any:
