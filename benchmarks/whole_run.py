@@ -21,6 +21,7 @@ rounds.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import statistics
@@ -70,7 +71,24 @@ def run_vaekit(args, src: Path) -> dict:
         timings = out / "timings.json"
         if timings.is_file():  # a tree without timings.json (an older one) gives no breakdown
             row["phases"] = breakdown(json.loads(timings.read_text()), wall, spawned)
+        row["val_elbo_nats"] = final_val_elbo(out / "metrics.csv")
+        row["precision"] = json.loads((out / "config.json").read_text())["train"]["precision"]
     return row
+
+
+def final_val_elbo(metrics: Path) -> float:
+    """The last epoch's validation ELBO (nats per image) from a run's metrics.csv: what the
+    run's speed bought, so that a faster row cannot hide a worse model."""
+    with metrics.open(newline="") as f:
+        return float(list(csv.DictReader(f))[-1]["val_elbo_nats"])
+
+
+def quality(rounds: list[dict], name: str) -> str:
+    """'-242.83 (bf16)': the median final validation ELBO over rounds and the precision."""
+    values = [r[name]["val_elbo_nats"] for r in rounds if "val_elbo_nats" in r[name]]
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.2f} ({rounds[0][name].get('precision', '?')})"
 
 
 def breakdown(timings: dict, wall: float, spawned: float) -> dict[str, float]:
@@ -141,22 +159,25 @@ def write_report(
         "from spawn to exit by the parent: the textbook script "
         "(`python -m benchmarks.textbook_vae`: reads the IDX file, DataLoader, "
         "torch.bernoulli, Adam, no evaluation, writes nothing) and `vaekit train` with the "
-        "canonical flags (validation every epoch, checkpoints, metrics.csv, the end-of-run "
-        f"pictures and report.md). {args.rounds} interleaved rounds; the ratio is the median "
+        "canonical flags and its defaults otherwise (validation every epoch, checkpoints, "
+        "metrics.csv, the end-of-run pictures and report.md; `--precision auto`, whose choice "
+        "the last column names beside the last epoch's validation ELBO, so that speed "
+        f"cannot hide a worse model). {args.rounds} interleaved rounds; the ratio is the median "
         f"of the per-round ratios (textbook / vaekit).{baseline} vaekit's cache of the "
         "decoded IDX files is warm, as on any run after a user's first. The machine is shared: "
         "other work may run beside a round. Written by `benchmarks/whole_run.py`; do not edit "
         "by hand.",
         "",
         "| system | median wall time (s) | ratio to textbook (median of rounds) "
-        "| per-round ratios |",
-        "|---|---|---|---|",
+        "| per-round ratios | final validation ELBO, nats (precision) |",
+        "|---|---|---|---|---|",
     ]
     main_systems = systems[: systems.index("vaekit train") + 1]
     for name in main_systems:
         per_round = ", ".join(f"{r:.2f}x" for r in ratios[name])
         lines.append(f"| {name} | {statistics.median(walls[name]):.2f} | "
-                     f"{statistics.median(ratios[name]):.2f}x | {per_round} |")  # fmt: skip
+                     f"{statistics.median(ratios[name]):.2f}x | {per_round} | "
+                     f"{quality(rounds, name)} |")  # fmt: skip
     lines += phase_table(main_systems, rounds)
     lines += lever_table(systems, rounds, stale or [])
     payload = {"epochs": args.epochs, "threads": args.threads, "rounds": rounds,
@@ -178,7 +199,8 @@ def lever_table(systems: list[str], rounds: list[dict], stale: list[str]) -> lis
              "time); a figure within about half a second of zero is inside this shared "
              "machine's noise.", "",
              "| lever | what it does | wall time without it (s) | saved (s) | per round (s) "
-             "| ratio to textbook without it |", "|---|---|---|---|---|---|"]  # fmt: skip
+             "| ratio to textbook without it | final validation ELBO without it, nats "
+             "(precision) |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for lever in levers:
         name = lever_row(lever.name)
         walls = [r[name]["wall_seconds"] for r in rounds]
@@ -187,10 +209,11 @@ def lever_table(systems: list[str], rounds: list[dict], stale: list[str]) -> lis
                                   for r in rounds)  # fmt: skip
         lines.append(f"| {lever.name} | {lever.what} | {statistics.median(walls):.2f} | "
                      f"{statistics.median(saved):+.2f} | "
-                     f"{', '.join(f'{s:+.2f}' for s in saved)} | {ratio:.2f}x |")  # fmt: skip
+                     f"{', '.join(f'{s:+.2f}' for s in saved)} | {ratio:.2f}x | "
+                     f"{quality(rounds, name)} |")  # fmt: skip
     for name in stale:
         lines.append(f"| {name} | its edit no longer matches the sources: not timed | - | - "
-                     "| - | - |")  # fmt: skip
+                     "| - | - | - |")  # fmt: skip
     return lines
 
 
