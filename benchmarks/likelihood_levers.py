@@ -43,6 +43,7 @@ LEVERS: dict[str, tuple[dict, dict, dict]] = {
     "batch 1024, lr 6e-3": ({}, {"batch_size": 1024, "lr": 6e-3}, {}),
     "autoregressive decoder (bernoulli_ar)": ({"likelihood": "bernoulli_ar"}, {}, {}),
     "torch.compile of the loss (more steps in the budget)": ({}, {}, {"compile": True}),
+    "bf16 autocast (more steps in the budget)": ({}, {"precision": "bf16"}, {}),
 }
 
 
