@@ -74,24 +74,27 @@ class Snapshots(TrainCallback):
 
 
 def train_preset(name: str, data, budget: float, seed: int, likelihood: str, curve=None):
-    """Build and train preset `name` for `budget` seconds; returns (model, seconds)."""
+    """Build and train preset `name` for `budget` seconds, in the precision `vaekit train
+    --preset` picks (auto); returns (model, seconds, the precision it trained in)."""
     preset = get_preset(name)
     cls = MODELS[preset.model]
     torch.manual_seed(seed)
     model = cls(cls.config_class(input_shape=data.spec.shape, likelihood=likelihood,
                                  **preset.model_fields))  # fmt: skip
-    config = TrainConfig(**{**preset.train_fields, "time_budget_seconds": budget, "seed": seed})
+    config = TrainConfig(**{**preset.train_fields, "time_budget_seconds": budget, "seed": seed,
+                            "precision": "auto"})  # fmt: skip
     started = time.perf_counter()
-    fit(model, data, config, callbacks=[curve] if curve else [])
-    return model, time.perf_counter() - started
+    state = fit(model, data, config, callbacks=[curve] if curve else [])
+    return model, time.perf_counter() - started, state.config.precision
 
 
 def budget_row(name: str, data, budget: float, likelihood: str, x_test, args):
     """Train preset `name` with `likelihood` for `budget` seconds and score it; returns
     (model, its epoch snapshots, its table row)."""
     snapshots = Snapshots()
-    model, seconds = train_preset(name, data, budget, args.seed, likelihood, snapshots)
-    row = {"epochs_or_budget": f"{budget:.0f} s budget, {len(snapshots.rows)} epochs",
+    model, seconds, precision = train_preset(name, data, budget, args.seed, likelihood, snapshots)
+    row = {"epochs_or_budget": f"{budget:.0f} s budget, {len(snapshots.rows)} epochs, "
+                               f"{precision}",
            "train_seconds": seconds, "parameters": count_parameters(model),
            **score(model, x_test, args)}  # fmt: skip
     print(name, likelihood, row, flush=True)
@@ -188,9 +191,10 @@ def main() -> None:
     eight_bit = {}
     if args.eight_bit_budget > 0:
         data8 = load_data(DataConfig(source="fashion-mnist"))
-        model, seconds = train_preset("fast", data8, args.eight_bit_budget, args.seed,
-                                      "discretized_logistic")  # fmt: skip
-        eight_bit = {"train_seconds": seconds, "parameters": count_parameters(model),
+        model, seconds, precision = train_preset("fast", data8, args.eight_bit_budget,
+                                                 args.seed, "discretized_logistic")  # fmt: skip
+        eight_bit = {"train_seconds": seconds, "precision": precision,
+                     "parameters": count_parameters(model),
                      **score(model, data8.test.x, args)}  # fmt: skip
         print("8-bit", eight_bit, flush=True)
     if earlier is not None:
@@ -228,7 +232,9 @@ def write_report(args, info, rows, curve, eight_bit) -> None:
         f"on the fixed-binarized test set. -ELBO: all 10,000 test images, one sample. NLL: "
         f"importance-weighted bound with K = {args.iw_samples} on the first {nll_images} test "
         "images. "
-        f"Presets are wall-clock bounded; {args.threads} threads, seed {args.seed}, a shared "
+        "Presets are wall-clock bounded and train in the precision `vaekit train --preset` "
+        "picks (`--precision auto`; the training column names it where the run recorded it); "
+        f"{args.threads} threads, seed {args.seed}, a shared "
         "2-core machine (other jobs may have run beside it). Lower is better. Written by "
         "`benchmarks/quality.py`; do not edit by hand.",
         "",

@@ -11,7 +11,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from vaekit.errors import ConfigError
-from vaekit.models import LatentVariableModel
+from vaekit.models import HierarchicalVAE, LatentVariableModel
 from vaekit.objectives import batch_loss
 from vaekit.training.config import PRECISIONS, TrainConfig
 from vaekit.training.distributed import World
@@ -82,14 +82,32 @@ def resolve_precision(
     *,
     compile: bool,
 ) -> str:
-    """The format config.precision asks for, with "auto" made concrete: bf16 for the fused
-    MLP step on a CPU with bf16 dot-product instructions, where its GEMMs take about a third
-    of fp32's time and training reaches the same ELBO (docs/benchmarks/whole_run.md); fp32
-    everywhere else, where vaekit has not measured bf16 to pay."""
+    """The format config.precision asks for, with "auto" made concrete: bf16 on a CPU with
+    bf16 dot-product instructions for the models where vaekit has measured it to pay
+    (bf16_measured), in one process without torch.compile; fp32 everywhere else."""
     if config.precision != "auto":
         return config.precision
-    fused = not world.is_distributed and not compile and fused_path_applies(model, config)
-    return "bf16" if fused and device.type == "cpu" and cpu_has_bf16_matmul() else "fp32"
+    plain = not world.is_distributed and not compile
+    on_bf16_cpu = device.type == "cpu" and cpu_has_bf16_matmul()
+    return "bf16" if plain and on_bf16_cpu and bf16_measured(model, config) else "fp32"
+
+
+def bf16_measured(model: LatentVariableModel, config: TrainConfig) -> bool:
+    """Whether bf16 training of `model` was measured on a CPU with bf16 instructions to reach
+    fp32's quality in less time: the fused MLP step (whole_run.md: the canonical run 2.47x
+    against 1.83x the textbook script, ELBO -242.60 against -242.65) and the hierarchical
+    VAE with an MLP trunk and a Bernoulli decoder, the `fast` preset's model, under autocast
+    (likelihood_levers_2threads.md: 1.39x the steps in 600 s, NLL -0.30 nats). The class is
+    matched exactly: a subclass may compute something else."""
+    if fused_path_applies(model, config):
+        return True
+    if type(model) is not HierarchicalVAE:
+        return False
+    return (
+        model.config.arch == "mlp"
+        and model.config.likelihood == "bernoulli"
+        and config.objective == "elbo"
+    )
 
 
 def cpu_has_bf16_matmul() -> bool:
