@@ -130,8 +130,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--precision",
         default=None,
         choices=PRECISIONS,
-        help="the networks' format; the loss stays fp32. auto (default): bf16 for the MLP "
-        "VAE's fused step on a CPU with bf16 instructions, fp32 elsewhere",
+        help="the networks' format; the loss stays fp32. auto (default): bf16 on a CPU with "
+        "bf16 instructions for the MLP VAE's fused step and the MLP hierarchical VAE "
+        "(Bernoulli decoder), fp32 elsewhere",
     )
     parser.add_argument("--compile", action="store_true", help="run the loss through torch.compile")
     add_device_arguments(parser)
