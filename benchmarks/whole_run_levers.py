@@ -28,7 +28,7 @@ LEVERS = (
         "bf16 matrix products",
         "--precision auto: the fused step's GEMMs in bf16 on a CPU with bf16 instructions",
         "vaekit/training/engine.py",
-        'return "bf16" if fused and device.type == "cpu" and cpu_has_bf16_matmul() else "fp32"',
+        'return "bf16" if plain and on_bf16_cpu and bf16_measured(model, config) else "fp32"',
         'return "fp32"',
     ),
     Lever(
