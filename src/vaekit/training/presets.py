@@ -73,8 +73,8 @@ _RECIPE = {
 # examples a batch of 128 does on this CPU (106 epochs against 44 on 2 threads), with the
 # learning rate raised to match (docs/benchmarks/likelihood_levers.md: -0.40 nats NLL on one
 # thread; 1024 gained less; quality.md: `fast` 229.57 against 230.76 in fp32, 229.25 in
-# bf16). `best`'s one- and
-# two-hour figures were measured with batch 128 and lr 2e-3, before this change.
+# bf16). `best`'s one- and two-hour figures were measured with batch 128 and lr 2e-3, before
+# this change.
 _HVAE_RECIPE = {**_RECIPE, "batch_size": 512, "lr": 4e-3}
 
 # Measured (docs/benchmarks/, NLL K = 1000 on the first 2,000 test images): this model and
