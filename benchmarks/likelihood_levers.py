@@ -48,6 +48,19 @@ LEVERS: dict[str, tuple[dict, dict, dict]] = {
     # combinations with bf16, whose faster steps may move the best batch size
     "bf16 + batch 1024, lr 6e-3": ({}, {"precision": "bf16", "batch_size": 1024, "lr": 6e-3}, {}),
     "bf16 + data-dependent init": ({}, {"precision": "bf16", "data_init": True}, {}),
+    # capacity, which bf16's cheaper matrix products may now pay for within the budget
+    "bf16 + 4 stochastic layers of 16": ({"num_latent_layers": 4}, {"precision": "bf16"}, {}),
+    "bf16 + 3 stochastic layers of 32": ({"latent_dim": 32}, {"precision": "bf16"}, {}),
+    "bf16 + MLP 512-512 encoder and decoder": (
+        {"hidden_dims": (512, 512)},
+        {"precision": "bf16"},
+        {},
+    ),
+    "bf16 + MLP 1024, state 512": (
+        {"hidden_dims": (1024,), "state_dim": 512},
+        {"precision": "bf16"},
+        {},
+    ),
 }
 
 
