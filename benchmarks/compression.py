@@ -281,18 +281,36 @@ def main() -> None:
     if any(name in args.sections for name in ("binarized", "8-bit")):  # else it is unchanged
         plot_rate_distortion({k: v for k, v in results.items() if "rate_distortion" in v}, figure)
     lines += [f"![rate-distortion]({figure.name})"]
-    if carried:
-        run = earlier["run"]
+    origins = carried_origins(earlier, carried)
+    for origin in origins:
+        run = origin["run"]
         lines += [
             "",
-            f"Sections carried over unchanged from an earlier run: {', '.join(carried)} (its "
-            f"command: `{run['command']}`; vaekit {run['vaekit']}, torch {run['torch']}, "
+            f"Sections carried over unchanged from an earlier run: {', '.join(origin['sections'])}"
+            f" (its command: `{run['command']}`; vaekit {run['vaekit']}, torch {run['torch']}, "
             f"{run['threads']} threads, {run['cpu']}).",
         ]
     payload = {"datasets": results}
-    if carried:
-        payload["carried_over"] = {"sections": carried, "run": earlier["run"]}
+    if origins:
+        payload["carried_over"] = origins
     write_results(args.out, lines, info, payload)
+
+
+def carried_origins(earlier: dict, carried: list[str]) -> list[dict]:
+    """[{"sections": [...], "run": {...}}]: the run that measured each carried-over section. A
+    section the earlier file had itself carried over names the run it came from."""
+    before = earlier.get("carried_over", [])
+    if isinstance(before, dict):  # files written before sections could come from two runs
+        before = [before]
+    origins: list[dict] = []
+    for section in carried:
+        run = next((o["run"] for o in before if section in o["sections"]), earlier.get("run"))
+        found = next((o for o in origins if o["run"] == run), None)
+        if found is None:
+            origins.append({"sections": [section], "run": run})
+        else:
+            found["sections"].append(section)
+    return origins
 
 
 if __name__ == "__main__":

@@ -198,8 +198,24 @@ def main() -> None:
                      **score(model, data8.test.x, args)}  # fmt: skip
         print("8-bit", eight_bit, flush=True)
     if earlier is not None:
-        info[EARLIER_RUN] = earlier["run"]["command"]
+        info[EARLIER_RUN] = carried_origin(earlier, args.presets)
     write_report(args, info, rows, curve, eight_bit)
+
+
+def carried_origin(earlier: dict, trained: list[str]) -> str:
+    """The command(s) that trained the preset rows carried over from `earlier`: a row that
+    run had itself carried over names the run it came from, not the run that carried it."""
+    run = earlier["run"]
+    carried_before = run.get(EARLIER_RUN) or run.get(_OLD_EARLIER_RUN)
+    origins = []
+    for name in ("fast", "best"):
+        if name in trained:
+            continue
+        row = earlier["binarized"][f"preset {name}"]
+        origin = carried_before if row.get("earlier") and carried_before else run["command"]
+        if origin not in origins:
+            origins.append(origin)
+    return "; ".join(origins)
 
 
 def rewrite_report(args) -> None:

@@ -125,14 +125,14 @@ def _eight_bit(minutes: int) -> Preset:
 
 PRESETS: dict[str, Preset] = {
     "fast": Preset(
-        "hierarchical VAE, 3 stochastic layers of 16, 10 minutes of training",
+        "hierarchical VAE, 4 stochastic layers of 16, 10 minutes of training",
         "hvae",
         _HVAE,
         {**_HVAE_RECIPE, "time_budget_seconds": 600.0},
         variants={EIGHT_BIT: _eight_bit(10)},
     ),
     "best": Preset(
-        "hierarchical VAE, 3 stochastic layers of 16, 1 hour of training",
+        "hierarchical VAE, 4 stochastic layers of 16, 1 hour of training",
         "hvae",
         _HVAE,
         {**_HVAE_RECIPE, "time_budget_seconds": 3600.0},
